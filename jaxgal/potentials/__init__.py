@@ -1,0 +1,33 @@
+"""Pure-JAX gravitational potentials as equinox Modules.
+
+Every potential implements Φ(x, t) for one position (internal units: kpc, Myr, Msun) and
+inherits vectorised ``potential`` [(km/s)²], ``acceleration`` [km/s/Myr], ``hessian``,
+``density`` [Msun/kpc³], ``circular_velocity`` [km/s] and ``mass_enclosed`` [Msun] for
+positions of any batch shape (..., 3) in kpc. Parameters are differentiable leaves.
+"""
+
+from ._base import AbstractPotential, AbstractSphericalPotential
+from ._composite import CompositePotential
+from ._disc import MiyamotoNagai, MN3ExponentialDisc
+from ._moving import TranslatingPotential
+from ._presets import MilkyWayPotential2022, MWPotential2014, milky_way, solve_c200
+from ._spherical import NFW, Hernquist, Plummer, PowerLawCutoff, r200_from_m200, rho_crit
+
+__all__ = [
+    "AbstractPotential",
+    "AbstractSphericalPotential",
+    "CompositePotential",
+    "Hernquist",
+    "MiyamotoNagai",
+    "MN3ExponentialDisc",
+    "MilkyWayPotential2022",
+    "MWPotential2014",
+    "NFW",
+    "Plummer",
+    "PowerLawCutoff",
+    "TranslatingPotential",
+    "milky_way",
+    "r200_from_m200",
+    "rho_crit",
+    "solve_c200",
+]

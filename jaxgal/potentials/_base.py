@@ -1,0 +1,194 @@
+"""The abstract potential: one method to implement, everything else derived.
+
+A concrete potential implements only ``_potential(x, t)`` for **one** position ``x`` of
+shape (3,) in kpc at time ``t`` in Myr, returning Φ in kpc²/Myr² (internal units). Gradient,
+Hessian and density come from autodiff (ρ = ∇²Φ / 4πG); a subclass may override
+``_gradient`` or ``_density`` with an analytic form that is tested against autodiff.
+
+The public methods (``potential``, ``acceleration``, ``hessian``, ``density``,
+``circular_velocity``, ``mass_enclosed``) accept positions of any leading batch shape
+``(..., 3)`` in kpc (or an astropy Quantity), vectorise with ``jax.vmap``, and return the
+public units: Φ in (km/s)², accelerations in km/s/Myr, densities in Msun/kpc³, speeds in
+km/s, masses in Msun. Integrators call the underscored single-point methods, which work in
+the internal units (kpc, Myr, Msun).
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import units as U
+
+__all__ = ["AbstractPotential", "AbstractSphericalPotential", "safe_norm"]
+
+
+def safe_norm(x: Float[Array, "3"]) -> Float[Array, ""]:
+    """|x| with a finite (zero) gradient at the origin instead of NaN."""
+    r2 = jnp.sum(x * x)
+    safe = r2 > 0
+    return jnp.where(safe, jnp.sqrt(jnp.where(safe, r2, 1.0)), 0.0)
+
+
+def _as_positions(x) -> Array:
+    x = jnp.asarray(U.to_value(x, "kpc"))
+    if x.ndim == 0 or x.shape[-1] != 3:
+        raise ValueError(f"positions must have shape (..., 3) in kpc; got shape {x.shape}")
+    return x
+
+
+def _batched(fn, x: Array, t, out_tail: tuple[int, ...]) -> Array:
+    """Apply a single-point ``fn(x3, t)`` over every leading index of ``x`` with vmap."""
+    t = jnp.asarray(U.to_value(t, "Myr"), dtype=x.dtype)
+    batch = x.shape[:-1]
+    try:
+        t = jnp.broadcast_to(t, batch)
+    except ValueError as err:
+        raise ValueError(
+            f"t of shape {t.shape} does not broadcast to the positions' batch shape {batch}"
+        ) from err
+    flat_x = x.reshape(-1, 3)
+    flat_t = t.reshape(-1)
+    out = jax.vmap(fn)(flat_x, flat_t)
+    return out.reshape(batch + out_tail)
+
+
+# Nodes for the spherical average used by ``mass_enclosed``: Gauss–Legendre in cos θ times
+# the trapezoid rule in φ (exact for the trigonometric polynomials of degree < n_phi).
+_N_MU, _N_PHI = 16, 16
+_MU, _W_MU = np.polynomial.legendre.leggauss(_N_MU)
+_PHI = (np.arange(_N_PHI) + 0.5) * (2 * np.pi / _N_PHI)
+_SPHERE_DIRS = np.stack(
+    [
+        np.sqrt(1 - _MU[:, None] ** 2) * np.cos(_PHI[None, :]),
+        np.sqrt(1 - _MU[:, None] ** 2) * np.sin(_PHI[None, :]),
+        np.broadcast_to(_MU[:, None], (_N_MU, _N_PHI)),
+    ],
+    axis=-1,
+).reshape(-1, 3)
+_SPHERE_W = (np.broadcast_to(_W_MU[:, None], (_N_MU, _N_PHI)) / (2.0 * _N_PHI)).reshape(-1)
+
+
+class AbstractPotential(eqx.Module):
+    """A gravitational potential Φ(x, t): the base of every jaxgal potential.
+
+    Subclasses implement ``_potential(x, t)`` for one position (kpc, shape (3,)) and one
+    time (Myr) and return Φ in kpc²/Myr². Every parameter is an array leaf, so
+    ``jax.grad`` with respect to a mass or a scale radius works through any method.
+    """
+
+    # ---- single point, internal units (what integrators call) -------------------------
+    @abc.abstractmethod
+    def _potential(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, ""]:
+        """Φ(x, t) in kpc²/Myr² for one position x (kpc) at time t (Myr)."""
+
+    def _gradient(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, "3"]:
+        """∇Φ in kpc/Myr² (autodiff unless overridden)."""
+        return jax.grad(self._potential)(x, t)
+
+    def _acceleration(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, "3"]:
+        """−∇Φ in kpc/Myr²."""
+        return -self._gradient(x, t)
+
+    def _hessian(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, "3 3"]:
+        """∂²Φ/∂xᵢ∂xⱼ in Myr⁻² (forward-over-reverse autodiff of the gradient)."""
+        return jax.jacfwd(self._gradient)(x, t)
+
+    def _density(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, ""]:
+        """ρ = ∇²Φ / (4πG) in Msun/kpc³ (Poisson's equation, autodiff unless overridden)."""
+        return jnp.trace(self._hessian(x, t)) / (4.0 * jnp.pi * U.G)
+
+    # ---- public, any batch shape, public units ----------------------------------------
+    def potential(self, x, t=0.0) -> Float[Array, "..."]:
+        """Φ at positions ``x`` (..., 3) [kpc] and time ``t`` [Myr] → (..., ) [(km/s)²]."""
+        x = _as_positions(x)
+        return _batched(self._potential, x, t, ()) / U.KMS2_TO_KPC2_MYR2
+
+    def gradient(self, x, t=0.0) -> Float[Array, "... 3"]:
+        """∇Φ at ``x`` (..., 3) [kpc] → (..., 3) [km/s/Myr]."""
+        x = _as_positions(x)
+        return _batched(self._gradient, x, t, (3,)) / U.KMS_TO_KPC_MYR
+
+    def acceleration(self, x, t=0.0) -> Float[Array, "... 3"]:
+        """−∇Φ at ``x`` (..., 3) [kpc] and ``t`` [Myr] → (..., 3) [km/s/Myr]."""
+        x = _as_positions(x)
+        return _batched(self._acceleration, x, t, (3,)) / U.KMS_TO_KPC_MYR
+
+    def hessian(self, x, t=0.0) -> Float[Array, "... 3 3"]:
+        """∂²Φ/∂xᵢ∂xⱼ at ``x`` (..., 3) [kpc] → (..., 3, 3) [(km/s)²/kpc²]."""
+        x = _as_positions(x)
+        return _batched(self._hessian, x, t, (3, 3)) / U.KMS2_TO_KPC2_MYR2
+
+    def density(self, x, t=0.0) -> Float[Array, "..."]:
+        """Mass density ρ = ∇²Φ/4πG at ``x`` (..., 3) [kpc] → (...,) [Msun/kpc³]."""
+        x = _as_positions(x)
+        return _batched(self._density, x, t, ())
+
+    def circular_velocity(self, r, t=0.0) -> Float[Array, "..."]:
+        """Circular speed v_c = √(R ∂Φ/∂R) in the plane z = 0 along the x axis.
+
+        **Arguments:** ``r``: cylindrical radius [kpc], any shape; ``t`` [Myr].
+
+        **Returns:** v_c [km/s], the shape of ``r``. Where the potential is not
+        axisymmetric this is the value on the x axis. Where ∂Φ/∂R < 0 (no circular orbit)
+        the result is NaN.
+        """
+        r = jnp.asarray(U.to_value(r, "kpc"))
+        x = jnp.stack([r, jnp.zeros_like(r), jnp.zeros_like(r)], axis=-1)
+        g = _batched(self._gradient, x, t, (3,))
+        return jnp.sqrt(r * g[..., 0]) / U.KMS_TO_KPC_MYR
+
+    def _mass_enclosed(self, r: Float[ArrayLike, ""], t: Float[ArrayLike, ""]) -> Float[Array, ""]:
+        """M(<r) = r² ⟨∂Φ/∂r⟩ / G by Gauss's theorem, the mean over the sphere of radius r.
+
+        The spherical average uses 16 Gauss–Legendre nodes in cos θ × 16 in φ, exact for
+        an axisymmetric or triaxial Φ whose angular dependence is a low-order harmonic
+        series; spherical potentials override it with the closed form.
+        """
+        dirs = jnp.asarray(_SPHERE_DIRS, dtype=jnp.result_type(r, float))
+        w = jnp.asarray(_SPHERE_W, dtype=dirs.dtype)
+        grads = jax.vmap(lambda n: self._gradient(r * n, t))(dirs)
+        radial = jnp.sum(grads * dirs, axis=-1)
+        return r * r * jnp.sum(w * radial) / U.G
+
+    def mass_enclosed(self, r, t=0.0) -> Float[Array, "..."]:
+        """Mass within the sphere of radius ``r`` [kpc], from the spherically averaged
+        radial force (Gauss's theorem) → [Msun], the shape of ``r``."""
+        r = jnp.asarray(U.to_value(r, "kpc"))
+        t = jnp.broadcast_to(jnp.asarray(U.to_value(t, "Myr"), dtype=r.dtype), r.shape)
+        return jax.vmap(self._mass_enclosed)(r.reshape(-1), t.reshape(-1)).reshape(r.shape)
+
+    def __add__(self, other: "AbstractPotential") -> "AbstractPotential":
+        from ._composite import CompositePotential
+
+        return CompositePotential.of(self, other)
+
+
+class AbstractSphericalPotential(AbstractPotential):
+    """A spherical potential Φ(r): subclasses implement ``_potential_r(r)`` [kpc → kpc²/Myr²]
+    and ``_mass_r(r)`` [kpc → Msun], the mass inside r (used for the exact ``mass_enclosed``)."""
+
+    @abc.abstractmethod
+    def _potential_r(self, r: Float[ArrayLike, ""]) -> Float[Array, ""]:
+        """Φ(r) in kpc²/Myr²."""
+
+    @abc.abstractmethod
+    def _mass_r(self, r: Float[ArrayLike, ""]) -> Float[Array, ""]:
+        """M(<r) in Msun."""
+
+    def _potential(self, x, t):
+        return self._potential_r(safe_norm(x))
+
+    def _gradient(self, x, t):
+        # ∇Φ = G M(<r) x / r³; finite (zero) at the origin.
+        r = safe_norm(x)
+        rs = jnp.where(r > 0, r, 1.0)
+        return jnp.where(r > 0, U.G * self._mass_r(rs) / rs**3, 0.0) * x
+
+    def _mass_enclosed(self, r, t):
+        return self._mass_r(r)

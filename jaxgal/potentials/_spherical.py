@@ -1,0 +1,184 @@
+"""Spherical potentials with closed forms: NFW, Hernquist, Plummer, and the power-law bulge
+with an exponential cutoff (MWPotential2014's bulge).
+
+Each class stores its parameters in the internal units (Msun, kpc) as differentiable leaves
+and implements Φ(r) [kpc²/Myr²] and M(<r) [Msun]; forces use ∇Φ = G M(<r) x / r³.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+from jaxtyping import Array, Float
+
+from .. import units as U
+from ._base import AbstractSphericalPotential
+from ._validation import as_param, check_positive, check_range
+
+__all__ = ["NFW", "Hernquist", "Plummer", "PowerLawCutoff", "rho_crit", "r200_from_m200"]
+
+
+def rho_crit(h0: float = U.H0_DEFAULT) -> float:
+    """Critical density 3H0²/(8πG) [Msun/kpc³] for H0 in km/s/Mpc (126.83 for H0 = 67.6)."""
+    h_per_myr = h0 * 1e-3 * U.KMS_TO_KPC_MYR  # km/s/Mpc → 1/Myr
+    return 3.0 * h_per_myr**2 / (8.0 * jnp.pi * U.G)
+
+
+def r200_from_m200(m200, h0: float = U.H0_DEFAULT):
+    """r200 [kpc] such that M200 = 200 ρ_crit (4/3)π r200³."""
+    return (3.0 * m200 / (4.0 * jnp.pi * 200.0 * rho_crit(h0))) ** (1.0 / 3.0)
+
+
+def _nfw_mu(c):
+    """μ(c) = ln(1 + c) − c/(1 + c), the NFW mass function."""
+    return jnp.log1p(c) - c / (1.0 + c)
+
+
+class NFW(AbstractSphericalPotential):
+    r"""Navarro, Frenk & White (1996) halo.
+
+    ρ(r) = M_s / (4π r_s³) / [(r/r_s)(1 + r/r_s)²],
+    Φ(r) = −G M_s ln(1 + r/r_s) / r,
+    M(<r) = M_s [ln(1 + r/r_s) − (r/r_s)/(1 + r/r_s)].
+
+    **Arguments:**
+
+    - `m_s`: scale mass M_s = 4π ρ_s r_s³ [Msun] (gala's ``m``; the mass inside r_s is
+      0.193 M_s).
+    - `r_s`: scale radius [kpc].
+
+    Use :meth:`NFW.from_m200_c200` for the virial parameterisation.
+    """
+
+    m_s: Float[Array, ""]
+    r_s: Float[Array, ""]
+
+    def __init__(self, m_s, r_s):
+        self.m_s = as_param(m_s, "Msun")
+        self.r_s = as_param(r_s, "kpc")
+        check_positive("NFW", m_s=self.m_s, r_s=self.r_s)
+
+    @classmethod
+    def from_m200_c200(cls, m200, c200, h0: float = U.H0_DEFAULT) -> "NFW":
+        """NFW from M200 [Msun] and c200 = r200/r_s, with ρ_crit = 3H0²/(8πG) and
+        H0 [km/s/Mpc] (default 67.6, SPEC §A). Differentiable in m200 and c200."""
+        m200 = as_param(m200, "Msun")
+        c200 = as_param(c200)
+        check_positive("NFW.from_m200_c200", m200=m200, c200=c200)
+        r_s = r200_from_m200(m200, h0) / c200
+        return cls(m200 / _nfw_mu(c200), r_s)
+
+    def _potential_r(self, r):
+        x = r / self.r_s
+        small = x < 1e-6
+        xs = jnp.where(small, 1.0, x)
+        # ln(1+x)/x → 1 − x/2 + x²/3 as x → 0
+        f = jnp.where(small, 1.0 - x / 2.0 + x * x / 3.0, jnp.log1p(xs) / xs)
+        return -U.G * self.m_s / self.r_s * f
+
+    def _mass_r(self, r):
+        return self.m_s * _nfw_mu(r / self.r_s)
+
+    def _density(self, x, t):
+        from ._base import safe_norm
+
+        s = safe_norm(x) / self.r_s
+        return self.m_s / (4.0 * jnp.pi * self.r_s**3) / (s * (1.0 + s) ** 2)
+
+
+class Hernquist(AbstractSphericalPotential):
+    r"""Hernquist (1990) sphere.
+
+    Φ(r) = −G M / (r + a),  M(<r) = M r² / (r + a)²,  ρ = M a / (2π r (r + a)³).
+
+    **Arguments:** `mass`: total mass M [Msun]; `r_s`: scale radius a [kpc].
+    """
+
+    mass: Float[Array, ""]
+    r_s: Float[Array, ""]
+
+    def __init__(self, mass, r_s):
+        self.mass = as_param(mass, "Msun")
+        self.r_s = as_param(r_s, "kpc")
+        check_positive("Hernquist", mass=self.mass, r_s=self.r_s)
+
+    def _potential_r(self, r):
+        return -U.G * self.mass / (r + self.r_s)
+
+    def _mass_r(self, r):
+        return self.mass * r * r / (r + self.r_s) ** 2
+
+    def _density(self, x, t):
+        from ._base import safe_norm
+
+        r = safe_norm(x)
+        return self.mass * self.r_s / (2.0 * jnp.pi * r * (r + self.r_s) ** 3)
+
+
+class Plummer(AbstractSphericalPotential):
+    r"""Plummer (1911) sphere.
+
+    Φ(r) = −G M / √(r² + b²),  M(<r) = M r³ / (r² + b²)^{3/2},
+    ρ = 3M / (4π b³) (1 + r²/b²)^{−5/2}.
+
+    **Arguments:** `mass`: total mass M [Msun]; `r_s`: scale length b [kpc].
+    """
+
+    mass: Float[Array, ""]
+    r_s: Float[Array, ""]
+
+    def __init__(self, mass, r_s):
+        self.mass = as_param(mass, "Msun")
+        self.r_s = as_param(r_s, "kpc")
+        check_positive("Plummer", mass=self.mass, r_s=self.r_s)
+
+    def _potential_r(self, r):
+        return -U.G * self.mass / jnp.sqrt(r * r + self.r_s**2)
+
+    def _mass_r(self, r):
+        return self.mass * r**3 / (r * r + self.r_s**2) ** 1.5
+
+
+class PowerLawCutoff(AbstractSphericalPotential):
+    r"""Power law with a Gaussian cutoff (galpy's ``PowerSphericalPotentialwCutoff``, gala's
+    ``PowerLawCutoffPotential``; the bulge of MWPotential2014, Bovy 2015).
+
+    ρ(r) = ρ₀ r^{−α} exp(−r²/r_c²), normalised by the total mass M:
+    M(<r) = M P(3/2 − α/2, r²/r_c²),
+    Φ(r) = −G M(<r)/r − G M Γ(1 − α/2) Q(1 − α/2, r²/r_c²) / (r_c Γ(3/2 − α/2)),
+    with P and Q the regularised lower and upper incomplete gamma functions (needs α < 2).
+
+    **Arguments:** `mass`: total mass M [Msun]; `alpha`: inner slope α ∈ [0, 2);
+    `r_c`: cutoff radius [kpc].
+    """
+
+    mass: Float[Array, ""]
+    alpha: Float[Array, ""]
+    r_c: Float[Array, ""]
+
+    def __init__(self, mass, alpha, r_c):
+        self.mass = as_param(mass, "Msun")
+        self.alpha = as_param(alpha)
+        self.r_c = as_param(r_c, "kpc")
+        check_positive("PowerLawCutoff", mass=self.mass, r_c=self.r_c)
+        check_range("PowerLawCutoff", "alpha", self.alpha, 0.0, 2.0, closed=(True, False))
+
+    def _mass_r(self, r):
+        return self.mass * jsp.gammainc(1.5 - 0.5 * self.alpha, (r / self.r_c) ** 2)
+
+    def _potential_r(self, r):
+        a2 = 1.0 - 0.5 * self.alpha
+        a3 = 1.5 - 0.5 * self.alpha
+        s2 = (r / self.r_c) ** 2
+        rs = jnp.where(r > 0, r, 1.0)
+        inner = jnp.where(r > 0, self._mass_r(rs) / rs, 0.0)
+        outer = jnp.exp(jsp.gammaln(a2) - jsp.gammaln(a3)) * jsp.gammaincc(a2, s2) / self.r_c
+        return -U.G * (inner + self.mass * outer)
+
+    def _density(self, x, t):
+        from ._base import safe_norm
+
+        r = safe_norm(x)
+        a3 = 1.5 - 0.5 * self.alpha
+        rho0 = self.mass / (2.0 * jnp.pi * self.r_c ** (3.0 - self.alpha) * jnp.exp(jsp.gammaln(a3)))
+        return rho0 * r ** (-self.alpha) * jnp.exp(-((r / self.r_c) ** 2))
