@@ -29,8 +29,9 @@ __all__ = [
 G: float = 4.498502151469554e-12
 #: Gravitational constant in kpc (km/s)² Msun⁻¹.
 G_KMS: float = 4.300917270036279e-6
-#: One km/s expressed in kpc/Myr.
-KMS_TO_KPC_MYR: float = 1.0227121650537077e-3
+#: One km/s expressed in kpc/Myr (astropy's conversion, Julian year and IAU parsec; DESIGN.md quotes
+#: 1.0227121650537077e-3, which differs by 8e-12 and would make G and G_KMS inconsistent).
+KMS_TO_KPC_MYR: float = 1.022712165045695e-3
 #: One kpc/Myr expressed in km/s.
 KPC_MYR_TO_KMS: float = 1.0 / KMS_TO_KPC_MYR
 #: One (km/s)² expressed in kpc²/Myr² (a specific energy or potential).

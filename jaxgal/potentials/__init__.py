@@ -9,6 +9,7 @@ positions of any batch shape (..., 3) in kpc. Parameters are differentiable leav
 from ._base import AbstractPotential, AbstractSphericalPotential
 from ._composite import CompositePotential
 from ._disc import MiyamotoNagai, MN3ExponentialDisc
+from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_roll
 from ._moving import TranslatingPotential
 from ._presets import MilkyWayPotential2022, MWPotential2014, milky_way, solve_c200
 from ._spherical import NFW, Hernquist, Plummer, PowerLawCutoff, r200_from_m200, rho_crit
@@ -17,6 +18,7 @@ __all__ = [
     "AbstractPotential",
     "AbstractSphericalPotential",
     "CompositePotential",
+    "FlattenedNFW",
     "Hernquist",
     "MiyamotoNagai",
     "MN3ExponentialDisc",
@@ -26,8 +28,10 @@ __all__ = [
     "Plummer",
     "PowerLawCutoff",
     "TranslatingPotential",
+    "TriaxialNFW",
     "milky_way",
     "r200_from_m200",
     "rho_crit",
+    "rotation_matrix_pitch_yaw_roll",
     "solve_c200",
 ]
