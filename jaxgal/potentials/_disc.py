@@ -9,7 +9,7 @@ from jaxtyping import Array, Float
 
 from .. import units as U
 from ._base import AbstractPotential
-from ._validation import as_param, check_positive
+from ._validation import as_param, check_positive, check_range
 
 __all__ = ["MiyamotoNagai", "MN3ExponentialDisc"]
 
@@ -33,7 +33,8 @@ class MiyamotoNagai(AbstractPotential):
         self.a = as_param(a, "kpc")
         self.b = as_param(b, "kpc")
         check_positive("MiyamotoNagai", b=self.b)
-        check_positive("MiyamotoNagai", a_plus_b=self.a + self.b)
+        # a < 0 gives a negative density at large R (ρ ∝ a R² + ...): documented a ≥ 0.
+        check_range("MiyamotoNagai", "a", self.a, 0.0, float("inf"))
 
     def _potential(self, x, t):
         return _mn_potential(self.mass, self.a, self.b, x)

@@ -1,0 +1,185 @@
+"""Drawing stars from a constant-β DF (NOTES §1 recipe), and the Brooks et al. stellar halo.
+
+Because f = f̂(ε) L^(−2β) depends on the velocity only through v and the angle η between
+v and the radial direction (L = r v sin η), the DF factorises at fixed r:
+
+1. radius: inverse CDF of the DF's own mass profile M_DF(<r) on the ln-r grid (per cell,
+   d M/d ln r = 4π r³ ρ_DF is log-linear, exact for power laws), truncated to
+   [r_min, r_max_sample]; direction isotropic;
+2. speed: p(v | r) ∝ f̂(Ψ(r) − v²/2) v^(2−2β) on ``n_speed`` uniform nodes in
+   v ∈ [0, v_esc(r)], CDF by the trapezoid rule and inverted exactly inside the cell
+   (piecewise-linear density → quadratic CDF);
+3. angle: p(η) ∝ sin^(1−2β) η ⇔ cos η = 2X − 1, X ~ Beta(1−β, 1−β), drawn by inverse
+   CDF in a variable that removes the end singularity (``_sample_cos_eta``);
+   v_r = v cos η, v_t = v sin η with a uniform azimuth in the tangent plane.
+
+Positions follow the DF's density ρ_DF, not the target ν: they are equal wherever no
+clipped (negative) energy is reachable, and sampling ρ_DF is what keeps the sample in
+equilibrium (AGAMA samples the DF too). Everything is one jit-compiled function of the key;
+``n`` and ``n_speed`` are static.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import units as U
+
+__all__ = ["sample_df", "sample_stellar_halo"]
+
+
+def _invert_loglinear(cum, ln_m, x0, h, u):
+    """x such that the cumulative integral of exp(ln_m) (log-linear per cell) equals u."""
+    n = cum.shape[0]
+    j = jnp.clip(jnp.searchsorted(cum, u, side="right") - 1, 0, n - 2)
+    rem = u - cum[j]
+    m0 = jnp.exp(ln_m[j])
+    kappa = (ln_m[j + 1] - ln_m[j]) / h
+    small = jnp.abs(kappa * h) < 1e-8
+    ks = jnp.where(small, 1.0, kappa)
+    dx = jnp.where(small, rem / m0, jnp.log1p(jnp.maximum(ks * rem / m0, -1.0 + 1e-16)) / ks)
+    return x0 + h * j + jnp.clip(dx, 0.0, h)
+
+
+def _cum_at(cum, ln_m, x0, h, x):
+    """The log-linear cumulative integral evaluated at x."""
+    n = cum.shape[0]
+    s = (x - x0) / h
+    j = jnp.clip(jnp.floor(s).astype(int), 0, n - 2)
+    dx = jnp.clip(x - (x0 + h * j), 0.0, h)
+    m0 = jnp.exp(ln_m[j])
+    kappa = (ln_m[j + 1] - ln_m[j]) / h
+    small = jnp.abs(kappa * h) < 1e-8
+    ks = jnp.where(small, 1.0, kappa)
+    part = jnp.where(small, m0 * dx, m0 * jnp.expm1(ks * dx) / ks)
+    return jnp.clip(cum[j] + part, 0.0, cum[-1])
+
+
+def _inverse_cdf(pdf, u):
+    """t ∈ [0, 1] with ∫_0^t p = u ∫_0^1 p, for p tabulated at K uniform nodes of [0, 1] and
+    taken piecewise linear (trapezoid CDF, quadratic inverted exactly inside the cell)."""
+    k = pdf.shape[-1]
+    dt = 1.0 / (k - 1)
+    cells = 0.5 * (pdf[1:] + pdf[:-1]) * dt
+    cum = jnp.concatenate([jnp.zeros((1,), pdf.dtype), jnp.cumsum(cells)])
+    target = u * cum[-1]
+    j = jnp.clip(jnp.searchsorted(cum, target, side="right") - 1, 0, k - 2)
+    r = (target - cum[j]) / dt
+    a, b = pdf[j], pdf[j + 1]
+    # a s + (b − a) s²/2 = r, s ∈ [0, 1] (stable root)
+    disc = jnp.maximum(a * a + 2.0 * (b - a) * r, 0.0)
+    den = a + jnp.sqrt(disc)
+    s = jnp.where(den > 0, 2.0 * r / jnp.where(den > 0, den, 1.0), 0.0)
+    return (j + jnp.clip(s, 0.0, 1.0)) * dt
+
+
+def _sample_speed(df, psi, u, n_speed):
+    """One speed [kpc/Myr] from p(v|r) ∝ f̂(Ψ − v²/2) v^(2−2β) given uniform u ∈ (0, 1)."""
+    t = jnp.linspace(0.0, 1.0, n_speed, dtype=psi.dtype)
+    f = df._fhat_eps(psi * (1.0 - t * t))
+    pdf = f * jnp.where(t > 0, t, 1.0) ** (2.0 - 2.0 * df.beta) * (t > 0)
+    return jnp.sqrt(2.0 * psi) * _inverse_cdf(pdf, u)
+
+
+def _sample_cos_eta(beta, u, sign_u, n_ang=257):
+    """cos η with p(η) ∝ sin^(1−2β) η, i.e. p(μ) ∝ (1 − μ²)^(−β), μ = cos η.
+
+    |μ| = 1 − z, z = w^(1/(1−β)) maps the integrable end singularity away:
+    p(w) ∝ (2 − w^(1/(1−β)))^(−β) on [0, 1], bounded between 2^(−β) and 1, inverted on
+    ``n_ang`` nodes; the sign of μ is a fair coin. (Equivalent to cos η = 2X − 1 with
+    X ~ Beta(1−β, 1−β), without jax.random.beta's costly compile.)"""
+    w = jnp.linspace(0.0, 1.0, n_ang, dtype=u.dtype)
+    e = 1.0 / (1.0 - beta)
+    pdf = (2.0 - w**e) ** (-beta)
+    wq = jax.vmap(lambda uu: _inverse_cdf(pdf, uu))(u)
+    mu = 1.0 - wq**e
+    return jnp.where(sign_u < 0.5, mu, -mu)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "n_speed"))
+def _sample_df(df, key, n, r_max_sample, n_speed):
+    g = df.grid
+    dtype = df.xi.dtype
+    k_r, k_u, k_dir, k_eta, k_psi = jax.random.split(key, 5)
+    ln_m = np.log(4 * np.pi) + 3.0 * g.ln_r + df.ln_rho
+    x0 = g.ln_r[0]
+    x_cut = jnp.clip(jnp.log(r_max_sample), g.ln_r[0], g.ln_r[-1])
+    c_cut = _cum_at(df.cum_mass, ln_m, x0, g.h, x_cut)
+    u = jax.random.uniform(k_r, (n,), dtype=dtype) * c_cut
+    ln_r = _invert_loglinear(df.cum_mass, ln_m, x0, g.h, u)
+    r = jnp.exp(ln_r)
+    psi = g.psi_at(ln_r)
+    uv = jax.random.uniform(k_u, (n,), dtype=dtype)
+    v = jax.vmap(lambda p, uu: _sample_speed(df, p, uu, n_speed))(psi, uv)
+    # directions
+    kd1, kd2 = jax.random.split(k_dir)
+    cth = jax.random.uniform(kd1, (n,), dtype=dtype, minval=-1.0, maxval=1.0)
+    ph = jax.random.uniform(kd2, (n,), dtype=dtype, minval=0.0, maxval=2 * np.pi)
+    sth = jnp.sqrt(jnp.maximum(1.0 - cth * cth, 0.0))
+    nr = jnp.stack([sth * jnp.cos(ph), sth * jnp.sin(ph), cth], axis=-1)
+    e_th = jnp.stack([cth * jnp.cos(ph), cth * jnp.sin(ph), -sth], axis=-1)
+    e_ph = jnp.stack([-jnp.sin(ph), jnp.cos(ph), jnp.zeros_like(ph)], axis=-1)
+    ke1, ke2 = jax.random.split(k_eta)
+    ceta = _sample_cos_eta(
+        df.beta, jax.random.uniform(ke1, (n,), dtype=dtype), jax.random.uniform(ke2, (n,), dtype=dtype)
+    )
+    seta = jnp.sqrt(jnp.maximum(1.0 - ceta * ceta, 0.0))
+    psi_az = jax.random.uniform(k_psi, (n,), dtype=dtype, minval=0.0, maxval=2 * np.pi)
+    vr = v * ceta
+    vt = v * seta
+    vel = vr[:, None] * nr + vt[:, None] * (jnp.cos(psi_az)[:, None] * e_th + jnp.sin(psi_az)[:, None] * e_ph)
+    pos = r[:, None] * nr
+    return jnp.concatenate([pos, vel / U.KMS_TO_KPC_MYR], axis=-1)
+
+
+def sample_df(df, key, n: int, *, r_max_sample=1e3, n_speed: int = 256):
+    """Draw ``n`` stars from ``df`` (a :class:`~jaxgal.df.ConstantBetaDF`).
+
+    **Arguments:** `key`: a ``jax.random`` key; `n` (static); `r_max_sample` [kpc]: stars
+    are drawn inside min(r_max_sample, the grid's r_max) (default 1000 kpc: no star from
+    beyond it reaches 160 kpc within the 2.2 Gyr of a Brooks et al. simulation, while a
+    γ → 3 tracer's mass grows logarithmically without bound); `n_speed`: nodes of the
+    speed CDF (static).
+
+    **Returns:** (n, 6) array, x, y, z [kpc] and vx, vy, vz [km/s] about the centre.
+    """
+    if int(n) < 1:
+        raise ValueError(f"sample: n must be >= 1; got {n}")
+    return _sample_df(df, key, int(n), jnp.asarray(U.to_value(r_max_sample, "kpc"), dtype=df.xi.dtype), int(n_speed))
+
+
+def sample_stellar_halo(
+    key,
+    n: int,
+    potential,
+    beta0,
+    r_dens,
+    gamma,
+    *,
+    t=0.0,
+    r_max_sample=1e3,
+    n_speed: int = 256,
+    **grid_kwargs,
+):
+    """The Brooks et al. stellar halo (SPEC §A): ``n`` stars of the tracer
+    ν ∝ (r/r_dens)⁻¹ (1 + r/r_dens)^(1−γ) drawn from the constant-β DF in the monopole of
+    ``potential`` (e.g. ``jaxgal.potentials.milky_way(m200)``).
+
+    **Arguments:** `key`; `n` (static); `potential`; `beta0` ∈ [0, 0.85] (Table 1);
+    `r_dens` [kpc] (Table 1: 10–20); `gamma`: outer slope (Table 1: 3–5); `t` [Myr]: the
+    potential's time; `r_max_sample` [kpc]; `n_speed`; further keywords (``r_min``,
+    ``r_max``, ``n_grid``, ``n_gl``) go to :meth:`ConstantBetaDF.build`.
+
+    Jit-able and vmappable over (key, beta0, r_dens, gamma, potential parameters).
+
+    **Returns:** (n, 6) array: x, y, z [kpc], vx, vy, vz [km/s], centred on the MW.
+    """
+    from ._cuddeford import ConstantBetaDF
+    from ._tracers import stellar_halo_density
+
+    df = ConstantBetaDF.build(potential, stellar_halo_density(r_dens, gamma), beta0, t=t, **grid_kwargs)
+    return df.sample(key, n, r_max_sample=r_max_sample, n_speed=n_speed)

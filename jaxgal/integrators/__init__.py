@@ -1,0 +1,48 @@
+"""Orbit integration: vmapped symplectic schemes, per-orbit adaptive steps, diffrax.
+
+- :func:`integrate_orbits` — the public entry point (kpc, km/s, Myr at the boundary);
+  returns an :class:`OrbitResult`.
+- fixed-step symplectic schemes on ``lax.scan`` (``_schemes.py``, ``_fixed.py``):
+  kick–drift–kick leapfrog, Yoshida/Suzuki/Kahan–Li compositions, Blanes–Moan
+  Runge–Kutta–Nyström splittings;
+- :class:`AdaptiveSteps` — per-orbit adaptive, time-symmetric steps with load-balanced
+  lanes (``_adaptive.py``, step function in ``_stepfunction.py``);
+- diffrax ``dopri8`` / ``tsit5`` per-orbit adaptive solves (``_diffrax.py``);
+- force terms (``_terms.py``): :class:`AbstractForceTerm`, :class:`GravityTerm`,
+  :class:`ConstantAcceleration`, :class:`SumOfTerms`; velocity-dependent terms are kicked
+  by implicit midpoint (``_kick.py``);
+- the fast force path for power-law-cutoff bulges (``_fastforce.py``);
+- sharding of the particle axis over devices (``_sharding.py``).
+"""
+
+from ._adaptive import AdaptiveSteps
+from ._api import METHODS, integrate_orbits
+from ._diffrax import DiffraxOptions
+from ._fastforce import fast_gradient
+from ._result import OrbitResult
+from ._rk import ErrorControl
+from ._schemes import SCHEMES, Scheme
+from ._sharding import map_over_devices, particle_mesh, shard_particles
+from ._stepfunction import StepFunction
+from ._terms import AbstractForceTerm, ConstantAcceleration, GravityTerm, SumOfTerms, as_force_term
+
+__all__ = [
+    "AbstractForceTerm",
+    "AdaptiveSteps",
+    "ConstantAcceleration",
+    "DiffraxOptions",
+    "ErrorControl",
+    "GravityTerm",
+    "METHODS",
+    "OrbitResult",
+    "SCHEMES",
+    "Scheme",
+    "StepFunction",
+    "SumOfTerms",
+    "as_force_term",
+    "fast_gradient",
+    "integrate_orbits",
+    "map_over_devices",
+    "particle_mesh",
+    "shard_particles",
+]
