@@ -34,9 +34,16 @@ with ℓ = d ln ν / d ln r and Ψ' = dΨ/d ln r.
 Ends of the energy range: the deep cusp is handled by the log-r grid (default down to
 r_min = 1e-4 kpc; the DF is not tabulated for ε > Ψ(r_min) and the sample has no star
 inside r_min); beyond r_max (default 1e6 kpc) ρ̂ is continued as a power law in Ψ and its
-contribution integrated analytically (hypergeometric series). Grid energies with
-Ψ_j < 2 Ψ(r_max) (the outermost ~1 % of the grid) are replaced by the asymptotic power law
-f̂ ∝ ε^(s − 3/2 + β), s = d ln ρ̂ / d ln Ψ at r_max.
+contribution integrated analytically (hypergeometric series, :func:`powerlaw_moment`).
+Grid energies with Ψ_j < 2 Ψ(r_max) (r ≳ r_max/2, where that series would converge
+slowly) are replaced by the asymptotic power law f̂ ∝ ε^(s − 3/2 + β),
+s = d ln ρ̂ / d ln Ψ at r_max.
+
+Numerics (defaults): 256 radii uniform in ln r on [1e-4, 1e6] kpc (h = 0.09), 6
+Gauss–Legendre nodes per segment; the kernel matrices are 256 × 255 × 6. Measured against
+analytic DFs (Hernquist 1990; ρ̂ ∝ Ψ^s tracers at β = 0 … 0.95): relative error ≤ 4e-7
+at the grid energies, ≤ 6e-6 after interpolation; the DF's density reproduces ν to
+≤ 1e-5; the DF's velocity moments match an independent Jeans solution to 3e-7.
 
 Negative values: where the tracer's inner slope is below 2β (An & Evans 2006; the Brooks
 et al. tracer has slope 1) the inversion is negative for the most bound energies. As AGAMA
@@ -44,6 +51,13 @@ does, f̂ is clipped to zero there (``fhat_raw`` keeps the unclipped values). Th
 density (``density``) then exceeds ν inside ``clip_radius`` — the largest grid radius whose
 energy Ψ(r) had f̂ < 0 — and equals it outside (every energy reachable there is
 unaffected). Samples follow the DF, i.e. its own density, exactly as AGAMA's do.
+Measured for the Brooks et al. tracer (r_dens = 20 kpc, γ = 4) in ``milky_way(1e12)``:
+clip radius 1.1, 1.7, 2.3, 2.7 kpc for β0 = 0.61, 0.7, 0.8, 0.85 (none for β0 ≤ 0.5);
+ρ_DF/ν = 1.38, 2.16, 3.79 at 0.1 kpc and 1.001, 1.065, 1.22 at 1 kpc for β0 = 0.61,
+0.7, 0.8; the extra central mass is 0.008 %, 0.06 %, 0.19 % of the total (so every count
+beyond the clip radius drops by that fraction). Over the whole Table 1 box
+(M200 = 10^10.5–10^12.5, r_dens = 10–20 kpc, γ = 3–5, β0 ≤ 0.85) the clip radius stays
+below 4.7 kpc and the extra mass below 0.6 %: the observables (r ≥ 30 kpc) are untouched.
 
 Interpolation: ln f̂ is tabulated at ε_j = Ψ(r_j) and interpolated (monotone cubic, PCHIP) in
 ξ = ln(1/ε − 1/Ψ(0)), AGAMA's scaled variable, nearly linear at both ends.
@@ -62,7 +76,7 @@ from jaxtyping import Array, Float
 
 from .. import units as U
 from ._abel import abel, powerlaw_moment
-from ._grid import RadialGrid, radial_grid
+from ._grid import RadialGrid, gauss_legendre01, radial_grid
 from ._interp import hermite, pchip_slopes
 from ._tracers import AbstractTracerDensity
 
@@ -124,7 +138,8 @@ class ConstantBetaDF(eqx.Module):
     clipped) and ``dlnf`` its PCHIP slopes in ``xi`` (N,), the interpolation abscissa;
     ``q_tail``: f̂ ∝ ε^q_tail below Ψ(r_max); ``ln_nu`` (N,): the target ln ν;
     ``ln_rho``, ``dln_rho`` (N,): ln of the DF's own density and its slopes in ln r;
-    ``cum_mass`` (N,): the DF's mass inside r_j (from r_min; [ν] kpc³).
+    ``cum_mass`` (N,): the DF's mass inside r_j (from r_min; [ν] kpc³; per cell 8-point
+    Gauss–Legendre on the monotone cubic of ln ρ, accurate to ~1e-7).
     """
 
     beta: Float[Array, ""]
@@ -377,18 +392,12 @@ def _build(potential, tracer, beta, t, config: DFConfig) -> ConstantBetaDF:
     # outer points: the tracer itself, matched at the last reliable node
     ln_rho = jnp.where(valid, ln_rho, ln_nu + (ln_rho - ln_nu)[j_star])
 
-    # cumulative mass from r_min, per segment log-linear in d M/d ln r = 4π r³ ρ
-    ln_m = np.log(4 * np.pi) + 3.0 * grid.ln_r + ln_rho
-    cells = _loglinear_cell_integrals(ln_m, grid.h)
-    cum = jnp.concatenate([jnp.zeros((1,), cells.dtype), jnp.cumsum(cells)])
+    # cumulative mass from r_min: each cell's ∫ 4π r³ ρ d ln r by 8-point Gauss–Legendre on
+    # the monotone cubic of ln ρ (the sampler redistributes it log-linearly inside the cell)
     dln_rho = pchip_slopes(grid.ln_r, ln_rho)
+    y, w = (jnp.asarray(a, dtype=psi.dtype) for a in gauss_legendre01(8))
+    xq = grid.ln_r[:-1, None] + grid.h * y[None, :]
+    ln_mq = np.log(4 * np.pi) + 3.0 * xq + hermite(grid.ln_r, ln_rho, dln_rho, xq)
+    cells = grid.h * jnp.sum(w * jnp.exp(ln_mq), axis=1)
+    cum = jnp.concatenate([jnp.zeros((1,), cells.dtype), jnp.cumsum(cells)])
     return eqx.tree_at(lambda d: (d.ln_rho, d.dln_rho, d.cum_mass), df, (ln_rho, dln_rho, cum))
-
-
-def _loglinear_cell_integrals(ln_m, h):
-    """∫ over each cell of m(x) dx when ln m is linear in x across the cell (exact for power laws)."""
-    a = ln_m[:-1]
-    d = ln_m[1:] - ln_m[:-1]
-    small = jnp.abs(d) < 1e-8
-    ds = jnp.where(small, 1.0, d)
-    return h * jnp.exp(a) * jnp.where(small, 1.0 + 0.5 * d, jnp.expm1(ds) / ds)

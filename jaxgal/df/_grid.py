@@ -4,12 +4,14 @@ A constant-β DF needs a spherical potential. For any jaxgal potential (a disc i
 use its monopole, the l = 0 term of its multipole expansion, which AGAMA also uses
 (``Multipole(lmax=0)``) to build ``QuasiSpherical`` DFs:
 
-    Φ₀(r) = Φ₀(r_max) − ∫_r^r_max G M(<r') / r'² dr',   Ψ = −Φ₀,
+    Φ₀(r) = −∫_r^∞ G M(<r') / r'² dr',   Ψ = −Φ₀,
 
 with M(<r) the potential's ``_mass_enclosed`` (its spherically averaged radial force times
-r²/G, Gauss's theorem) and Φ₀(r_max) the average of Φ over the sphere of radius r_max
-(16 Gauss–Legendre nodes in cos θ × 16 in φ), which includes the pull of any mass beyond
-r_max (an NFW halo's mass diverges). For a spherical potential Φ₀ = Φ (tested to 1e-10).
+r²/G, Gauss's theorem), so Ψ → 0 at infinity whatever additive constant the potential
+carries. Beyond the grid the integral runs on 32 Gauss–Legendre nodes in ln r over
+[r_max, 1e6 r_max] and then analytically for M ∝ r^a (a the local slope, an NFW halo's
+a ≈ 0.04 there); this needs M to grow slower than r (a finite potential at infinity).
+For a spherical potential Φ₀ = Φ (tested to 1e-10).
 
 Grid: n_grid radii uniform in ln r on [r_min, r_max]; each segment [r_i, r_(i+1)] carries
 n_gl Gauss–Legendre nodes in y ∈ (0, 1) with ln r = ln r_i + h y² (h the ln-r step), which
@@ -35,39 +37,16 @@ from jaxtyping import Array, Float
 
 from .. import units as U
 
-__all__ = ["RadialGrid", "radial_grid", "sphere_average", "gauss_legendre01"]
+__all__ = ["RadialGrid", "radial_grid", "gauss_legendre01"]
+
+#: Beyond r_max: Gauss–Legendre nodes in ln r over [r_max, 1000 r_max], then a power law.
+_N_BEYOND, _BEYOND_DECADES = 32, 6.0
 
 
 def gauss_legendre01(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights on [0, 1]."""
     x, w = np.polynomial.legendre.leggauss(n)
     return 0.5 * (x + 1.0), 0.5 * w
-
-
-_N_MU, _N_PHI = 16, 16
-
-
-def _sphere_rule():
-    mu, wmu = np.polynomial.legendre.leggauss(_N_MU)
-    phi = (np.arange(_N_PHI) + 0.5) * (2 * np.pi / _N_PHI)
-    s = np.sqrt(1.0 - mu**2)
-    dirs = np.stack(
-        [s[:, None] * np.cos(phi)[None, :], s[:, None] * np.sin(phi)[None, :],
-         np.broadcast_to(mu[:, None], (_N_MU, _N_PHI))],
-        axis=-1,
-    ).reshape(-1, 3)
-    w = (np.broadcast_to(wmu[:, None], (_N_MU, _N_PHI)) / (2.0 * _N_PHI)).reshape(-1)
-    return dirs, w
-
-
-_DIRS, _WDIRS = _sphere_rule()
-
-
-def sphere_average(fn, r):
-    """⟨fn(r n̂)⟩ over the unit sphere (16 × 16 product rule); ``fn`` maps (3,) → scalar."""
-    dirs = jnp.asarray(_DIRS, dtype=jnp.result_type(r, float))
-    vals = jax.vmap(lambda n: fn(r * n))(dirs)
-    return jnp.sum(jnp.asarray(_WDIRS, dtype=dirs.dtype) * vals)
 
 
 class RadialGrid(eqx.Module):
@@ -148,8 +127,19 @@ def radial_grid(potential, *, r_min: float, r_max: float, n_grid: int, n_gl: int
         m, dm = jax.jvp(lambda xx: potential._mass_enclosed(jnp.exp(xx), t), (x,), (jnp.ones_like(x),))
         return m, dm
 
-    all_x = jnp.concatenate([ln_r, node_ln_r.reshape(-1)])
+    yb, wb = (jnp.asarray(a, dtype) for a in gauss_legendre01(_N_BEYOND))
+    span = _BEYOND_DECADES * np.log(10.0)
+    beyond_x = ln_r[-1] + span * yb
+    all_x = jnp.concatenate([ln_r, node_ln_r.reshape(-1), beyond_x, ln_r[-1:] + span])
     m_all, dm_all = jax.vmap(mass_and_slope)(all_x)
+    # Ψ(r_max) = ∫_r_max^∞ G M / r² dr: Gauss–Legendre in ln r up to r_end = 1e6 r_max,
+    # then M ∝ r^a (a = d ln M / d ln r at r_end < 1) integrated exactly
+    n_in = n_grid + (n_grid - 1) * n_gl
+    m_b, m_end, dm_end = m_all[n_in:-1], m_all[-1], dm_all[-1]
+    psi_beyond = span * jnp.sum(wb * U.G * m_b / jnp.exp(beyond_x))
+    a_end = jnp.minimum(dm_end / m_end, 0.99)
+    psi_out = psi_beyond + U.G * m_end / jnp.exp(ln_r[-1] + span) / (1.0 - a_end)
+    m_all, dm_all, all_x = m_all[:n_in], dm_all[:n_in], all_x[:n_in]
     r_all = jnp.exp(all_x)
     dpsi_all = -U.G * m_all / r_all
     d2psi_all = -U.G * (dm_all - m_all) / r_all
@@ -159,8 +149,6 @@ def radial_grid(potential, *, r_min: float, r_max: float, n_grid: int, n_gl: int
     # Ψ_i − Ψ_(i+1) = ∫ G M / r d ln r over segment i (Gauss–Legendre in y, ln r = ln r_i + h y²)
     jac_y = 2.0 * h * y * w  # d ln r weights
     seg = jnp.sum(-node_dpsi * jac_y[None, :], axis=1)
-    r_out = jnp.exp(ln_r[-1])
-    psi_out = -sphere_average(lambda x: potential._potential(x, t), r_out)
     # Ψ_i = Ψ_(N−1) + Σ_(m ≥ i) seg_m
     tail_sums = jnp.concatenate([jnp.cumsum(seg[::-1])[::-1], jnp.zeros((1,), dtype)])
     psi = psi_out + tail_sums

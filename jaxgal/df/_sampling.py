@@ -3,9 +3,9 @@
 Because f = f̂(ε) L^(−2β) depends on the velocity only through v and the angle η between
 v and the radial direction (L = r v sin η), the DF factorises at fixed r:
 
-1. radius: inverse CDF of the DF's own mass profile M_DF(<r) on the ln-r grid (per cell,
-   d M/d ln r = 4π r³ ρ_DF is log-linear, exact for power laws), truncated to
-   [r_min, r_max_sample]; direction isotropic;
+1. radius: inverse CDF of the DF's own mass profile M_DF(<r) on the ln-r grid (accurate
+   cell masses; inside a cell d M/d ln r = 4π r³ ρ_DF is taken log-linear, exact for power
+   laws), truncated to [r_min, r_max_sample]; direction isotropic;
 2. speed: p(v | r) ∝ f̂(Ψ(r) − v²/2) v^(2−2β) on ``n_speed`` uniform nodes in
    v ∈ [0, v_esc(r)], CDF by the trapezoid rule and inverted exactly inside the cell
    (piecewise-linear density → quadratic CDF);
@@ -32,31 +32,38 @@ from .. import units as U
 __all__ = ["sample_df", "sample_stellar_halo"]
 
 
-def _invert_loglinear(cum, ln_m, x0, h, u):
-    """x such that the cumulative integral of exp(ln_m) (log-linear per cell) equals u."""
-    n = cum.shape[0]
-    j = jnp.clip(jnp.searchsorted(cum, u, side="right") - 1, 0, n - 2)
-    rem = u - cum[j]
+def _loglinear(ln_m, h, j):
+    """Per-cell shape exp(ln_m[j] + κ x), x ∈ [0, h]: (m0, κ, its cell integral, small-κ flag)."""
     m0 = jnp.exp(ln_m[j])
     kappa = (ln_m[j + 1] - ln_m[j]) / h
     small = jnp.abs(kappa * h) < 1e-8
     ks = jnp.where(small, 1.0, kappa)
+    total = jnp.where(small, m0 * h, m0 * jnp.expm1(ks * h) / ks)
+    return m0, ks, total, small
+
+
+def _invert_loglinear(cum, ln_m, x0, h, u):
+    """x with M(<x) = u: the cell from the cumulative masses ``cum``, the position inside it
+    from the log-linear shape of exp(ln_m) across the cell, rescaled to the cell's mass."""
+    n = cum.shape[0]
+    j = jnp.clip(jnp.searchsorted(cum, u, side="right") - 1, 0, n - 2)
+    m0, ks, total, small = _loglinear(ln_m, h, j)
+    cell = cum[j + 1] - cum[j]
+    rem = (u - cum[j]) * total / jnp.where(cell > 0, cell, 1.0)
     dx = jnp.where(small, rem / m0, jnp.log1p(jnp.maximum(ks * rem / m0, -1.0 + 1e-16)) / ks)
     return x0 + h * j + jnp.clip(dx, 0.0, h)
 
 
 def _cum_at(cum, ln_m, x0, h, x):
-    """The log-linear cumulative integral evaluated at x."""
+    """M(<x) consistent with :func:`_invert_loglinear`."""
     n = cum.shape[0]
     s = (x - x0) / h
     j = jnp.clip(jnp.floor(s).astype(int), 0, n - 2)
     dx = jnp.clip(x - (x0 + h * j), 0.0, h)
-    m0 = jnp.exp(ln_m[j])
-    kappa = (ln_m[j + 1] - ln_m[j]) / h
-    small = jnp.abs(kappa * h) < 1e-8
-    ks = jnp.where(small, 1.0, kappa)
+    m0, ks, total, small = _loglinear(ln_m, h, j)
     part = jnp.where(small, m0 * dx, m0 * jnp.expm1(ks * dx) / ks)
-    return jnp.clip(cum[j] + part, 0.0, cum[-1])
+    cell = cum[j + 1] - cum[j]
+    return jnp.clip(cum[j] + part * cell / total, 0.0, cum[-1])
 
 
 def _inverse_cdf(pdf, u):

@@ -68,9 +68,12 @@ def _mn_density(mass, a, b, x):
     return b**2 * mass / (4.0 * jnp.pi) * num / ((R2 + az2) ** 2.5 * zb2**1.5)
 
 
-# Smith et al. (2015, MNRAS 448, 2934), Table 1 (density positive everywhere, good within
-# ~5 h_R) and Table 2 (density negative in places, good to ~7–8 h_R): each row gives a
-# quartic in b/h_R, highest power first, for (M1, M2, M3)/M and (a1, a2, a3)/h_R.
+# Smith et al. (2015, MNRAS 448, 2934): the fit whose density is positive everywhere (good
+# within ~5 h_R; galpy's ``posdens=True``, its "Table 2") and the fit that allows negative
+# density (good to ~7–8 h_R): each row gives a quartic in b/h_R, highest power first, for
+# (M1, M2, M3)/M and (a1, a2, a3)/h_R. Identical to gala's and galpy's coefficients (tested).
+# Note the masses need not sum to M: at h_z/h_R = 0.12 they sum to 1.12 M (positive fit)
+# and 0.90 M (negative fit), which sets the far-field error.
 _MN3_K_POSITIVE = (
     (0.0036, -0.0330, 0.1117, -0.1335, 0.1749),
     (-0.0131, 0.1090, -0.3035, 0.2921, -5.7976),
@@ -97,13 +100,16 @@ class MN3ExponentialDisc(AbstractPotential):
     common b and the three (Mᵢ, aᵢ) are Smith et al.'s polynomial fits in h_z/h_R, evaluated
     inside ``_potential`` so that gradients flow to `mass`, `h_R` and `h_z`.
 
-    Its force error against the exact exponential disc is measured in
-    ``tests/test_exponential_disc.py`` and stated in the README (a few per cent near the
-    disc, < 1 % beyond 5 h_R in the midplane for the ``positive_density`` fit).
+    Its force error against the exact double-exponential disc is measured in
+    ``tests/test_exponential_disc.py`` (h_R = 2.5, exponential h_z = 0.3 kpc, |z| ≤ 3 kpc):
+    the ``positive_density`` fit is within 4 % for R ≤ 5 h_R (2 % for 2–10 kpc, |z| ≤ 1),
+    but its three masses sum to 1.12 M, so beyond ~5 h_R the force is too strong by up to
+    12 % (at 12 h_R); the negative-density fit stays within 5 % out to 12 h_R.
 
     **Arguments:** `mass`: total disc mass [Msun]; `h_R`: radial scale length [kpc];
-    `h_z`: scale height [kpc]; `positive_density` (static): Table 1 fit (default) or the
-    Table 2 fit; `sech2_z` (static): vertical profile.
+    `h_z`: scale height [kpc]; `positive_density` (static): the fit with a positive density
+    everywhere (default, as gala's ``positive_density=True`` and galpy's ``posdens=True``)
+    or the one that allows negative density; `sech2_z` (static): vertical profile.
     """
 
     mass: Float[Array, ""]
