@@ -37,7 +37,6 @@ from __future__ import annotations
 import warnings
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -19,12 +19,17 @@ galax in ``tests/data/potential_values.json`` (see ``tests/data/README.md``).
 
 Tolerances are stated beside each check. "rel" below means |ours − ref| / |ref| (for
 vectors: the norm of the difference over the norm of the reference).
+
+Speed: XLA compiles per potential structure, so each potential's outputs for the battery
+are computed in one cached compiled call (``case_data``), with LLVM -O0 for these test-only
+computations; user-facing jit (default options) and eager calls are compared with it. The
+battery for the biggest composites and the quadrature haloes runs with ``--runslow``
+(``SLOW_CASES``); they are compared with their peers in the fast suite.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import warnings
@@ -76,6 +81,8 @@ class Case:
     - `mass_r`: numpy closed form of M(<r) [Msun] for spherical potentials, else None.
     - `t`: the time [Myr] at which to test.
     - `centre`: where the probe points are centred [kpc] (moving potentials).
+    - `volume_integral`: whether mass_enclosed is checked against a volume integral of the
+      density over a sphere about the origin.
     """
 
     make: Callable[[], AbstractPotential]
@@ -601,16 +608,18 @@ def test_batch_shapes_equal_loop(case):
         np.testing.assert_allclose(b[:2], loop, rtol=1e-13, atol=1e-13 * np.abs(loop).max(), err_msg=m)
 
 
-def _batch_values_impl(pot, x, ts, r22, t):
+def _batch_values_impl(pot, x, ts, r22, t, with_hessian=True):
     out = {}
-    for m in ("potential", "acceleration", "density", "hessian"):
+    methods = ("potential", "acceleration", "density") + (("hessian",) if with_hessian else ())
+    for m in methods:
         f = getattr(pot, m)
         out[m + "_loop"] = jnp.stack([f(x[i], t) for i in range(6)])
         out[m + "_grid"] = f(x.reshape(2, 3, 3), t)
         out[m + "_grid4"] = f(x.reshape(1, 2, 3, 3), t)
         out[m + "_tarr"] = f(x.reshape(2, 3, 3), ts.reshape(2, 3))
         out[m + "_tloop"] = jnp.stack([f(x[i], ts[i]) for i in range(6)])
-    out["hess_auto"] = jax.vmap(jax.hessian(pot._potential), (0, None))(x, jnp.asarray(t))
+    if with_hessian:
+        out["hess_auto"] = jax.vmap(jax.hessian(pot._potential), (0, None))(x, jnp.asarray(t))
     out["vc22"] = pot.circular_velocity(r22, t)
     out["vc_loop"] = jnp.stack([pot.circular_velocity(r22.ravel()[i], t) for i in range(4)])
     out["menc22"] = pot.mass_enclosed(r22, t)
@@ -618,19 +627,26 @@ def _batch_values_impl(pot, x, ts, r22, t):
     return out
 
 
+def _batch_values_no_hessian(pot, x, ts, r22, t):
+    return _batch_values_impl(pot, x, ts, r22, t, with_hessian=False)
+
+
 @pytest.mark.parametrize("name", ["Hernquist", "TranslatingPotential"])
 def test_batch_values_any_rank_and_time_arrays(name):
     """Values (not only shapes) for (N, M, 3) and (K, N, M, 3) positions, for a time array
     that broadcasts against the batch, and for (2, 2) radii, vs loops over single points
-    (rel 1e-13, inside one jit); the public hessian == jax.hessian of ``_potential``
-    (1e-10 of its largest entry)."""
+    (rel 1e-13, inside one jit); the public hessian (Hernquist) == jax.hessian of
+    ``_potential`` (1e-10 of its largest entry)."""
     c = REGISTRY[name]
     pot = instance(name)
     x = probe_points(c)[:6]
     ts = c.t + np.array([0.0, 10.0, -20.0, 35.0, 50.0, -60.0])
     r22 = np.array([[1.0, 2.0], [3.0, 4.0]]) * c.scale
-    d = {k: np.asarray(v) for k, v in compile_fast(_batch_values_impl, pot, x, ts, r22, jnp.asarray(c.t)).items()}
+    fn = _batch_values_impl if name == "Hernquist" else _batch_values_no_hessian
+    d = {k: np.asarray(v) for k, v in compile_fast(fn, pot, x, ts, r22, jnp.asarray(c.t)).items()}
     for m, tail in [("potential", ()), ("acceleration", (3,)), ("density", ()), ("hessian", (3, 3))]:
+        if m + "_loop" not in d:
+            continue
         loop, tloop = d[m + "_loop"], d[m + "_tloop"]
         assert d[m + "_grid"].shape == (2, 3) + tail and d[m + "_grid4"].shape == (1, 2, 3) + tail
         tol = dict(rtol=1e-13, atol=1e-13 * np.abs(loop).max(), err_msg=m)
@@ -639,14 +655,12 @@ def test_batch_values_any_rank_and_time_arrays(name):
         np.testing.assert_allclose(d[m + "_tarr"].reshape(tloop.shape), tloop, **tol)
     if name == "TranslatingPotential":  # time matters here
         assert np.ptp(d["potential_tloop"] - d["potential_loop"]) > 1e-3 * np.abs(d["potential_loop"]).max()
-    hess = d["hessian_loop"] * U.KMS2_TO_KPC2_MYR2
-    np.testing.assert_allclose(hess, d["hess_auto"], rtol=0, atol=1e-10 * np.abs(d["hess_auto"]).max())
+    if "hess_auto" in d:
+        hess = d["hessian_loop"] * U.KMS2_TO_KPC2_MYR2
+        np.testing.assert_allclose(hess, d["hess_auto"], rtol=0, atol=1e-10 * np.abs(d["hess_auto"]).max())
     for q in ("vc", "menc"):
         assert d[q + "22"].shape == (2, 2)
         np.testing.assert_allclose(d[q + "22"].ravel(), d[q + "_loop"], rtol=1e-13)
-
-
-_PARAM_FNS: dict = {}
 
 
 def test_parameter_gradients_match_finite_differences(case):
@@ -678,22 +692,24 @@ def test_parameter_gradients_match_finite_differences(case):
     assert not bad.any(), {c.params[i][0]: (deriv[i], fd[i]) for i in range(n) if bad[i]}
 
 
+def _base_mass_enclosed(pot, r):
+    """The base class's Gauss-theorem M(<r) (bypassing a spherical closed-form override)."""
+    return jax.vmap(lambda rr: AbstractPotential._mass_enclosed(pot, rr, 0.0))(r)
+
+
 def test_mass_enclosed_spherical_closed_form():
     """Spherical potentials: mass_enclosed == the closed-form M(<r) written here in numpy
-    (rel 1e-12), == the base-class Gauss-theorem quadrature of the force (rel 1e-11), and == ∫4πr²ρ dr of ``density`` with scipy.quad (rel 1e-8)."""
+    (rel 1e-12) and == the base-class Gauss-theorem quadrature of the force (rel 1e-11).
+    (The volume integral of ``density`` is compared in
+    test_mass_enclosed_matches_volume_integral_of_density.)"""
     r = np.array([0.05, 0.3, 1.0, 4.0, 20.0, 150.0])
     for name in SPHERICAL:
         c = REGISTRY[name]
         pot = instance(name)
-        rtol = 1e-12
         ours = np.asarray(pot.mass_enclosed(r))
-        np.testing.assert_allclose(ours, c.mass_r(r), rtol=rtol, err_msg=name)
-        gauss = np.asarray(jax.jit(jax.vmap(lambda rr: AbstractPotential._mass_enclosed(pot, rr, 0.0)))(jnp.asarray(r)))
-        np.testing.assert_allclose(gauss, c.mass_r(r), rtol=max(rtol, 1e-11), err_msg=name)
-        rho = jax.jit(lambda rr: pot.density(jnp.stack([rr, 0.0 * rr, 0.0 * rr], -1)))
-        for ri in r[[1, 3, 4]]:
-            val, _ = integrate.quad(lambda s: 4 * np.pi * s * s * float(rho(s)), 0.0, ri, epsabs=0, epsrel=1e-11, limit=200)
-            np.testing.assert_allclose(val, c.mass_r(ri), rtol=1e-8, err_msg=f"{name} r={ri}")
+        np.testing.assert_allclose(ours, c.mass_r(r), rtol=1e-12, err_msg=name)
+        gauss = np.asarray(compile_fast(_base_mass_enclosed, pot, jnp.asarray(r)))
+        np.testing.assert_allclose(gauss, c.mass_r(r), rtol=1e-11, err_msg=name)
 
 
 _density_jit = eqx.filter_jit(lambda p, y, t: p.density(y, t))

@@ -5,9 +5,11 @@
 - fixed-step symplectic schemes on ``lax.scan`` (``_schemes.py``, ``_fixed.py``):
   kick–drift–kick leapfrog, Yoshida/Suzuki/Kahan–Li compositions, Blanes–Moan
   Runge–Kutta–Nyström splittings;
-- :class:`AdaptiveSteps` — per-orbit adaptive, time-symmetric steps with load-balanced
+- :class:`ErrorControl` — embedded Runge–Kutta (dopri8, tsit5, dopri5) with per-orbit
+  error control on load-balanced lanes (``_rk.py``): the fastest accurate engine;
+- :class:`AdaptiveSteps` — per-orbit adaptive, time-symmetric compositions on the same
   lanes (``_adaptive.py``, step function in ``_stepfunction.py``);
-- diffrax ``dopri8`` / ``tsit5`` per-orbit adaptive solves (``_diffrax.py``);
+- diffrax ``dopri8`` / ``tsit5`` per-orbit adaptive solves, vmapped (``_diffrax.py``);
 - force terms (``_terms.py``): :class:`AbstractForceTerm`, :class:`GravityTerm`,
   :class:`ConstantAcceleration`, :class:`SumOfTerms`; velocity-dependent terms are kicked
   by implicit midpoint (``_kick.py``);

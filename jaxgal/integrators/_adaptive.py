@@ -60,8 +60,8 @@ class AdaptiveSteps(eqx.Module):
       orbit takes ≈ 2π/(√2 η) steps per period.
     - `disc_weight`: weight of the disc-crossing term of Ω (0 switches it off).
     - `iterations` (static): fixed-point sweeps for the midpoint step (≥ 1).
-    - `lanes` (static): orbits stepped concurrently per device (default: all orbits up to
-      2048; more on a GPU).
+    - `lanes` (static): orbits stepped concurrently per device (default: n/16 per
+      device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
     - `max_iterations` (static): bound on lane steps per device (a safety net; the loop
       stops early and the result contains NaN for orbits not finished).
     """

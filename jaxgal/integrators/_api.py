@@ -139,6 +139,12 @@ def _cast(tree, dtype):
     return jax.tree.map(f, tree)
 
 
+def _default_lanes(n: int, n_dev: int) -> int:
+    """≥ 16 orbits per lane (short tail), 64–1024 lanes (amortised loop overhead on a CPU)."""
+    per_dev = -(-n // n_dev)
+    return int(max(64, min(1024, per_dev // 16)))
+
+
 def _devices(devices, n: int):
     devices = tuple(jax.devices() if devices is None else devices)
     if not devices:
@@ -306,15 +312,20 @@ def integrate_orbits(
       n = ceil(|t1 − t0|/|dt|) equal steps of (t1 − t0)/n (never longer than |dt|; with
       ``save_every=k``, n is rounded up to a multiple of k). With
       ``step_control=AdaptiveSteps(...)`` dt is the longest step allowed; for ``"dopri8"``
-      / ``"tsit5"`` it only sets the output grid of ``save_every``.
+      / ``"tsit5"`` / ``"dopri5"`` (diffrax or ``ErrorControl``) it only sets the output
+      grid of ``save_every``.
     - `method`: ``"leapfrog"`` (kick–drift–kick), ``"yoshida4"``, ``"suzuki4"``,
       ``"yoshida6"``, ``"kahan_li6"`` (compositions), ``"bm4"``, ``"bm6"`` (Blanes & Moan
       2002 Runge–Kutta–Nyström splittings: the most accurate per force evaluation at fixed
       step), ``"dopri8"``, ``"tsit5"``, ``"dopri5"`` (diffrax, adaptive per orbit).
     - `save_every`: save every k-th step (k steps of the output grid for adaptive methods);
       ``None`` returns only the final state.
-    - `step_control`: ``None`` (fixed steps) or :class:`AdaptiveSteps` (per-orbit
-      adaptive time-symmetric steps; compositions only).
+    - `step_control`: ``None`` (fixed steps for the symplectic schemes, diffrax's
+      ``vmap``-ed solves for the Runge–Kutta methods); :class:`ErrorControl` (jaxgal's
+      lane-scheduled embedded Runge–Kutta with per-orbit error control: ``dopri8``,
+      ``tsit5``, ``dopri5`` — the fastest accurate engine, see ``benchmarks/README.md``);
+      or :class:`AdaptiveSteps` (per-orbit adaptive time-symmetric steps; compositions
+      only).
     - `extra_terms`: further :class:`AbstractForceTerm` s added to gravity (e.g. dynamical
       friction). Velocity-dependent terms are solved by implicit midpoint in each kick
       (``midpoint_iterations`` fixed-point sweeps); see ``_kick.py``.
@@ -396,7 +407,7 @@ def integrate_orbits(
             term, x0, v0, t0a, targets,
             jnp.asarray(step_control.rtol, dtype), jnp.asarray(step_control.atol, dtype),
             jnp.asarray(step_control.safety, dtype), args,
-            solver=method, lanes=step_control.lanes or 1024,
+            solver=method, lanes=step_control.lanes or _default_lanes(n, len(devs)),
             max_iterations=step_control.max_iterations, devices=devs,
         )
         w = out
@@ -422,7 +433,7 @@ def integrate_orbits(
             jnp.asarray(step_control.eta, dtype), jnp.asarray(step_control.disc_weight, dtype),
             jnp.asarray(dtf, dtype), args,
             gammas=scheme.gammas, iterations=step_control.iterations,
-            lanes=step_control.lanes or 2048, max_iterations=step_control.max_iterations,
+            lanes=step_control.lanes or _default_lanes(n, len(devs)), max_iterations=step_control.max_iterations,
             midpoint_iterations=int(midpoint_iterations), devices=devs,
         )
         w = out

@@ -70,7 +70,8 @@ class ErrorControl(eqx.Module):
     - `rtol`, `atol`: tolerances of the error estimate (atol in kpc for positions and
       kpc/Myr for velocities).
     - `safety`: step-size safety factor.
-    - `lanes` (static): orbits stepped concurrently per device (default 1024).
+    - `lanes` (static): orbits stepped concurrently per device (default: n/16 per
+      device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
     - `max_iterations` (static): bound on lane steps per device (safety net; orbits not
       finished come back as NaN).
     """
