@@ -298,13 +298,13 @@ def test_eddington_hernquist_analytic(hern_dfs):
     got = np.asarray(df.f(-eps, 1.0))
     ref = hernquist_f_analytic(eps, M_H, A_H)
     err = np.max(np.abs(got / ref - 1))
-    assert err < 2e-5, err  # measured 5e-6 (n_grid = 256)
+    assert err < 2e-5, err  # measured 2.3e-6 (n_grid = 256)
     # at the grid energies themselves (no interpolation)
     eg = np.asarray(df.grid.psi) / C**2
     r = np.exp(np.asarray(df.grid.ln_r))
     sel = (r > 1e-3) & (r < 1e4)
     err_g = np.max(np.abs(np.asarray(df.fhat_raw)[sel] * C**3 / hernquist_f_analytic(eg[sel], M_H, A_H) - 1))
-    assert err_g < 1e-6, err_g  # measured 5e-8
+    assert err_g < 1e-7, err_g  # measured 2e-9
 
 
 def test_powerlaw_augmented_density_all_branches(hern_dfs):
@@ -323,7 +323,7 @@ def test_powerlaw_augmented_density_all_branches(hern_dfs):
         L = 1e3  # kpc km/s
         got = np.asarray(df.f(-eps, L)) * L ** (2 * b)
         err = np.max(np.abs(got / (c * eps**q) - 1))
-        assert err < 2e-5, (b, err)  # measured ≤ 6e-6
+        assert err < 2e-5, (b, err)  # measured ≤ 5e-6
         assert float(df.clip_radius) <= 1.01e-4  # nothing clipped: inner slope = 2β
         # the second-derivative formula, valid for every β, agrees with the branch used
         r = np.exp(np.asarray(df.grid.ln_r))
@@ -346,7 +346,7 @@ def test_branches_agree_above_half(hern_dfs, mw_dfs):
         sel = (r > 1e-3) & (r < 1e4)
         scale = np.max(np.abs(f1[sel]))
         err = np.max(np.abs(f1[sel] - f2[sel]) / np.maximum(np.abs(f1[sel]), 1e-3 * scale))
-        assert err < 1e-4, err  # measured ~2e-6
+        assert err < 1e-4, err  # measured 2.5e-6 (MW, β0 = 0.61)
         assert np.any(f1[sel] < 0)  # the An & Evans negative region, reproduced by both
 
 
@@ -356,7 +356,7 @@ def test_branches_agree_above_half(hern_dfs, mw_dfs):
 def test_jeans_isotropic_hernquist_analytic(hern):
     r = np.geomspace(0.01, 100, 16) * A_H
     sr, st = jeans_dispersions(r, hern, hernquist_density(M_H, A_H), 0.0)
-    np.testing.assert_allclose(np.asarray(sr), hernquist_sigma_r_analytic(r, M_H, A_H), rtol=1e-7)
+    np.testing.assert_allclose(np.asarray(sr), hernquist_sigma_r_analytic(r, M_H, A_H), rtol=1e-10)  # 2e-15
     np.testing.assert_allclose(np.asarray(st), np.asarray(sr), rtol=1e-14)
 
 
@@ -401,7 +401,7 @@ def test_density_identity_and_clipping(mw, halo_tracer, mw_dfs):
             )[0]
             rho = 2 * np.pi * r ** (-2 * beta) * B * val
             nu = float(halo_tracer.density(r))
-            assert abs(rho / nu - 1) < 1e-4, (beta, r, rho / nu)  # measured ≲ 1e-5
+            assert abs(rho / nu - 1) < 1e-4, (beta, r, rho / nu)  # measured ≲ 2e-5
             assert abs(float(df.density(r)) / nu - 1) < 1e-4
     # β = 0.61, inner slope 1 < 2β: negative DF clipped only near the centre
     df = mw_dfs[0.61]
@@ -479,7 +479,6 @@ def test_agama_sample(agama):
     assert float(df.clip_radius) < 1.0  # measured 0.70 kpc
     ours = np.asarray(df.sample(jax.random.PRNGKey(42), 20000, r_max_sample=1e6))
     z_model, z_pair = [], []
-    r_ag = np.linalg.norm(sample[:, :3], axis=1)
     r_us = np.linalg.norm(ours[:, :3], axis=1)
     for p in prof["profiles"][1:-1]:
         lo, hi = p["r_lo"], p["r_hi"]
@@ -493,7 +492,10 @@ def test_agama_sample(agama):
         z_pair.append((a_mean - b_mean) / np.sqrt(a_var + b_var))
     z_model, z_pair = np.array(z_model), np.array(z_pair)
     nb = len(z_model)
-    # measured χ² = 22.7 (model) and 21.1 (pairs) for 18 bins
+    # measured χ² = 23.6 (model) and 19.9 (pairs) for 18 bins. AGAMA's σ_r sits on average
+    # 1.2 % below our DF's and its σ_t 0.7 % above (mean z −0.65 and +0.38, i.e. β ≈ 0.585
+    # ± 0.007 instead of 0.6): a 2σ effect, not asserted; our own 200k-star sample has
+    # χ² = 22/18 against the same DF moments
     assert np.sum(z_model**2) < stats.chi2.ppf(0.999, nb), z_model
     assert np.sum(z_pair**2) < stats.chi2.ppf(0.999, nb), z_pair
     # enclosed fractions of AGAMA's sample vs our DF's mass profile (binomial errors)
@@ -502,9 +504,9 @@ def test_agama_sample(agama):
         R = ef["r"]
         frac = np.interp(np.log(R), np.asarray(df.grid.ln_r), cum) / cum[-1]
         err = np.sqrt(frac * (1 - frac) / len(sample))
+        assert abs(ef["input"] - frac) < 5e-4, (R, ef, frac)  # AGAMA's ν profile; ≤ 2e-4
         assert abs(ef["sample"] - frac) < 3.5 * err, (R, ef, frac)
         assert abs(np.mean(r_us < R) - frac) < 3.5 * err, (R, frac)
-    del r_ag
 
 
 # ----------------------------------------------------------------------------------------

@@ -42,8 +42,10 @@ s = d ln ρ̂ / d ln Ψ at r_max.
 Numerics (defaults): 256 radii uniform in ln r on [1e-4, 1e6] kpc (h = 0.09), 6
 Gauss–Legendre nodes per segment; the kernel matrices are 256 × 255 × 6. Measured against
 analytic DFs (Hernquist 1990; ρ̂ ∝ Ψ^s tracers at β = 0 … 0.95): relative error ≤ 4e-7
-at the grid energies, ≤ 6e-6 after interpolation; the DF's density reproduces ν to
-≤ 1e-5; the DF's velocity moments match an independent Jeans solution to 3e-7.
+at the grid energies, ≤ 5e-6 after interpolation; the DF's density reproduces ν to
+≤ 4e-5 (outside the clip radius); its velocity moments match an independent Jeans
+solution to ≤ 1e-6 (MW, β0 ≤ 0.8). Cost: ~1 s to build in the MW and ~1.3 s to draw
+20,000 stars on a loaded 2-core CPU (after compilation, which takes 10–40 s).
 
 Negative values: where the tracer's inner slope is below 2β (An & Evans 2006; the Brooks
 et al. tracer has slope 1) the inversion is negative for the most bound energies. As AGAMA

@@ -54,6 +54,9 @@ class AdaptiveSteps(eqx.Module):
     **largest** step allowed [Myr] and ``method`` one of the leapfrog compositions
     (``"leapfrog"``, ``"yoshida4"``, ``"suzuki4"``, ``"yoshida6"``, ``"kahan_li6"``).
 
+    Gradients: forward mode only (``jax.jvp``, ``jax.jacfwd``; the loop is a
+    ``lax.while_loop``); use a fixed-step scheme or the diffrax path for reverse mode.
+
     **Arguments:**
 
     - `eta`: fictitious step σ (accuracy knob; the error scales as η^order): a circular

@@ -65,6 +65,9 @@ class ErrorControl(eqx.Module):
 
     Pass as ``integrate_orbits(..., method="dopri8" | "tsit5", step_control=ErrorControl(...))``.
 
+    Gradients: forward mode only (``jax.jvp``, ``jax.jacfwd``; the loop is a
+    ``lax.while_loop``); use a fixed-step scheme or the diffrax path for reverse mode.
+
     **Arguments:**
 
     - `rtol`, `atol`: tolerances of the error estimate (atol in kpc for positions and
