@@ -278,7 +278,7 @@ def test_jit_equals_eager():
     [
         ("leapfrog", {}),
         ("tsit5", dict(step_control=ji.ErrorControl(rtol=1e-8, lanes=2))),
-        ("yoshida4", dict(step_control=ji.AdaptiveSteps(eta=0.2, lanes=2))),
+        pytest.param("yoshida4", dict(step_control=ji.AdaptiveSteps(eta=0.2, lanes=2)), marks=pytest.mark.slow),
         pytest.param("tsit5", dict(rtol=1e-8, atol=1e-10), marks=pytest.mark.slow),
     ],
     ids=["leapfrog", "lanes-rk", "lanes-adaptive", "diffrax"],
@@ -506,7 +506,8 @@ def test_milky_way_engines_agree_with_reference():
     # 40 halo orbits in milky_way(1e12) for 1 Gyr: the lane-scheduled tsit5 (rtol 1e-8),
     # the adaptive suzuki4 (eta 0.1) and bm4 (dt 0.5) have median position errors < 1e-4 kpc
     # and p90 < 1e-3 kpc against a dopri8 rtol 1e-12 reference (a few orbits plunging
-    # through the bulge are chaotic and may differ more), and conserve energy to 1e-5.
+    # through the bulge are chaotic and may differ more), and conserve energy to 1e-7
+    # (median) and 1e-5 (90th percentile).
     mw = jg.potentials.milky_way(1e12)
     rng = np.random.default_rng(7)
     r = np.exp(rng.uniform(np.log(5), np.log(100), 40))
@@ -526,7 +527,8 @@ def test_milky_way_engines_agree_with_reference():
         out = ji.integrate_orbits(mw, w0, 0.0, 1000.0, dt, method=method, **kw)
         dx = np.linalg.norm(np.asarray(out.x) - np.asarray(ref.x), axis=1)
         assert np.median(dx) < 1e-4 and np.percentile(dx, 90) < 1e-3, (method, np.median(dx))
-        assert np.max(np.abs(energy(mw, out.w) / e0 - 1)) < 1e-5, method
+        de = np.abs(energy(mw, out.w) / e0 - 1)
+        assert np.median(de) < 1e-7 and np.percentile(de, 90) < 1e-5, (method, np.median(de))
 
 
 @pytest.mark.skipif(len(jax.devices()) < 2, reason="needs ≥ 2 devices (XLA_FLAGS host device count)")
