@@ -754,11 +754,7 @@ def icrs_to_gd1(ra, dec, pm_ra_cosdec, pm_dec) -> GD1SkyCoords:
         pm_ra_cosdec=(pm_ra_cosdec, "mas/yr"),
         pm_dec=(pm_dec, "mas/yr"),
     )
-    one, zero = jnp.ones_like(ra), jnp.zeros_like(ra)
-    lon, lat, _, _, p1, p2 = _run_sph(
-        _core_rotate6, [ra, dec, one, zero, pm1, pm2], ICRS_TO_GD1, 180, stacked=True
-    )
-    return GD1SkyCoords(lon, lat, p1, p2)
+    return GD1SkyCoords(*_rotate_sky(ra, dec, pm1, pm2, ICRS_TO_GD1, 180))
 
 
 def gd1_to_icrs(phi1, phi2, pm_phi1_cosphi2, pm_phi2) -> ICRSSkyCoords:
@@ -776,11 +772,18 @@ def gd1_to_icrs(phi1, phi2, pm_phi1_cosphi2, pm_phi2) -> ICRSSkyCoords:
         pm_phi1_cosphi2=(pm_phi1_cosphi2, "mas/yr"),
         pm_phi2=(pm_phi2, "mas/yr"),
     )
-    one, zero = jnp.ones_like(p1), jnp.zeros_like(p1)
-    lon, lat, _, _, q1, q2 = _run_sph(
-        _core_rotate6, [p1, p2, one, zero, m1, m2], _GD1_TO_ICRS, 360, stacked=True
+    return ICRSSkyCoords(*_rotate_sky(p1, p2, m1, m2, _GD1_TO_ICRS, 360))
+
+
+def _rotate_sky(lon, lat, pm_lon, pm_lat, matrix, wrap):
+    """Rotate sky positions and proper motions by ``matrix`` (unit distance, zero radial
+    velocity: a rotation's proper motions do not depend on either); longitudes wrapped at
+    ``wrap`` (180 or 360). Returns (lon, lat, pm_lon, pm_lat)."""
+    one, zero = jnp.ones_like(lon), jnp.zeros_like(lon)
+    lon2, lat2, _, _, pm1, pm2 = _run_sph(
+        _core_rotate6, [lon, lat, one, zero, pm_lon, pm_lat], matrix, wrap, stacked=True
     )
-    return ICRSSkyCoords(lon, lat, q1, q2)
+    return lon2, lat2, pm1, pm2
 
 
 def galactocentric_to_gd1(w, frame: GalactocentricFrame | None = None) -> GD1Coords:
