@@ -14,23 +14,29 @@
   :class:`ConstantAcceleration`, :class:`SumOfTerms`; velocity-dependent terms are kicked
   by implicit midpoint (``_kick.py``);
 - the fast force path for power-law-cutoff bulges (``_fastforce.py``);
-- sharding of the particle axis over devices (``_sharding.py``).
+- sharding of the particle axis over devices (``_sharding.py``);
+- the host–satellite (MW–LMC) two-body orbit (``_twobody.py``) with Chandrasekhar
+  dynamical friction (``_friction.py``), and the satellite's force on tracers in the
+  host's non-inertial frame (:class:`SatelliteInHostFrame`).
 """
 
 from ._adaptive import AdaptiveSteps
 from ._api import METHODS, integrate_orbits
 from ._diffrax import DiffraxOptions
 from ._fastforce import fast_gradient
+from ._friction import ChandrasekharFriction, chandrasekhar_factor, coulomb_logarithm
 from ._result import OrbitResult
 from ._rk import ErrorControl
 from ._schemes import SCHEMES, Scheme
 from ._sharding import map_over_devices, particle_mesh, shard_particles
 from ._stepfunction import StepFunction
 from ._terms import AbstractForceTerm, ConstantAcceleration, GravityTerm, SumOfTerms, as_force_term
+from ._twobody import TWO_BODY_METHODS, SatelliteInHostFrame, TwoBodyOrbit, integrate_two_body
 
 __all__ = [
     "AbstractForceTerm",
     "AdaptiveSteps",
+    "ChandrasekharFriction",
     "ConstantAcceleration",
     "DiffraxOptions",
     "ErrorControl",
@@ -38,12 +44,18 @@ __all__ = [
     "METHODS",
     "OrbitResult",
     "SCHEMES",
+    "SatelliteInHostFrame",
     "Scheme",
     "StepFunction",
     "SumOfTerms",
+    "TWO_BODY_METHODS",
+    "TwoBodyOrbit",
     "as_force_term",
+    "chandrasekhar_factor",
+    "coulomb_logarithm",
     "fast_gradient",
     "integrate_orbits",
+    "integrate_two_body",
     "map_over_devices",
     "particle_mesh",
     "shard_particles",

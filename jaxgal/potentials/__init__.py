@@ -11,7 +11,7 @@ from ._composite import CompositePotential
 from ._disc import MiyamotoNagai, MN3ExponentialDisc
 from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_roll
 from ._moving import TranslatingPotential
-from ._presets import MilkyWayPotential2022, MWPotential2014, milky_way, solve_c200
+from ._presets import MilkyWayPotential2022, MWPotential2014, lmc, lmc_scale_radius, milky_way, solve_c200
 from ._spherical import NFW, Hernquist, Plummer, PowerLawCutoff, r200_from_m200, rho_crit
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "PowerLawCutoff",
     "TranslatingPotential",
     "TriaxialNFW",
+    "lmc",
+    "lmc_scale_radius",
     "milky_way",
     "r200_from_m200",
     "rho_crit",

@@ -15,7 +15,14 @@ from ._disc import MiyamotoNagai, MN3ExponentialDisc
 from ._spherical import NFW, Hernquist, PowerLawCutoff, _nfw_mu, r200_from_m200
 from ._validation import as_param, check_positive
 
-__all__ = ["milky_way", "solve_c200", "MWPotential2014", "MilkyWayPotential2022"]
+__all__ = [
+    "milky_way",
+    "solve_c200",
+    "lmc",
+    "lmc_scale_radius",
+    "MWPotential2014",
+    "MilkyWayPotential2022",
+]
 
 #: Sun's distance from the Galactic centre (astropy v4.0 Galactocentric default) [kpc].
 R_SUN = 8.122
@@ -23,6 +30,10 @@ R_SUN = 8.122
 V_CIRC_SUN = 235.0
 #: Range of c200 searched by :func:`solve_c200`; outside it c200 is clipped and flagged.
 C200_RANGE = (1.0, 60.0)
+#: The LMC's dynamical mass inside 8.7 kpc (van der Marel & Kallivayalil 2014) [Msun, kpc].
+LMC_M_INNER, LMC_R_INNER = 1.7e10, 8.7
+#: Smallest LMC scale radius :func:`lmc_scale_radius` returns [kpc] (reached for M < 1.78e10).
+LMC_A_FLOOR = 0.1
 
 
 def _paper_baryons() -> CompositePotential:
@@ -129,6 +140,30 @@ def milky_way(m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, **solve_kwargs)
     halo = NFW.from_m200_c200(m200, c200, h0=h0)
     bary = _paper_baryons()
     return CompositePotential((halo,) + bary.components, ("halo",) + bary.names)
+
+
+def lmc_scale_radius(m_lmc, *, a_floor: float = LMC_A_FLOOR) -> Float[Array, "..."]:
+    r"""Hernquist scale radius a [kpc] of an LMC of total mass ``m_lmc`` [Msun] (SPEC §A).
+
+    M(<8.7 kpc) = M r²/(r + a)² = 1.7×10¹⁰ Msun at r = 8.7 kpc gives
+
+        a = 8.7 kpc · (√(M / 1.7×10¹⁰ Msun) − 1)
+
+    (Brooks et al.; van der Marel & Kallivayalil 2014). For M ≤ 1.7×10¹⁰ Msun no a > 0
+    satisfies it; ``a`` is then floored at ``a_floor`` (default 0.1 kpc, reached for
+    M < 1.78×10¹⁰ Msun, below Table 1's prior 2.5×10¹⁰–5×10¹¹ Msun), which keeps a
+    near-massless test LMC well defined. Jit-, vmap- and grad-able.
+    """
+    m = as_param(m_lmc, "Msun")
+    check_positive("lmc_scale_radius", m_lmc=m)
+    a = LMC_R_INNER * (jnp.sqrt(m / LMC_M_INNER) - 1.0)
+    return jnp.maximum(a, a_floor)
+
+
+def lmc(m_lmc, *, a_floor: float = LMC_A_FLOOR) -> Hernquist:
+    """The LMC of Brooks et al.: a Hernquist sphere of total mass ``m_lmc`` [Msun] with the
+    scale radius of :func:`lmc_scale_radius` (M(<8.7 kpc) = 1.7×10¹⁰ Msun)."""
+    return Hernquist(m_lmc, lmc_scale_radius(m_lmc, a_floor=a_floor))
 
 
 def _galpy_normalised_gm(fraction, radial_force_per_gm, r0=8.0, v0=220.0):

@@ -1,0 +1,171 @@
+"""The 12 simulation parameters of Brooks et al. (Table 1), their priors and conversions.
+
+Order (the columns of every ``theta`` array jaxgal writes or reads):
+
+====  =================  ================================  ==========
+ #    name               prior (Table 1)                   unit
+====  =================  ================================  ==========
+ 0    log10_m200         U(10.5, 12.5)                     log10 Msun
+ 1    m_lmc              U(2.5e10, 5e11)                   Msun
+ 2    log10_lambda_df    U(−3, 1)                          —
+ 3    ra_lmc             U(72.5, 87.5)                     deg
+ 4    dec_lmc            U(−75, −65)                       deg
+ 5    d_lmc              N(49.6, 2)                        kpc
+ 6    vlos_lmc           N(262.2, 5)                       km/s
+ 7    pmra_lmc           N(1.9, 0.25)                      mas/yr
+ 8    pmdec_lmc          N(0.33, 0.25)                     mas/yr
+ 9    beta0              U(0, 0.85)                        —
+10    r_dens             U(10, 20)                         kpc
+11    gamma              U(3, 5)                           —
+====  =================  ================================  ==========
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+__all__ = ["Theta", "THETA_NAMES", "PRIOR", "FIDUCIAL_THETA", "FIDUCIAL_LMC_ICRS", "as_theta", "sample_prior", "log_prior"]
+
+
+class Theta(NamedTuple):
+    """The 12 Table 1 parameters (a pytree: vmap over a batch of them). Units in the
+    module docstring."""
+
+    log10_m200: Float[Array, "..."]
+    m_lmc: Float[Array, "..."]
+    log10_lambda_df: Float[Array, "..."]
+    ra_lmc: Float[Array, "..."]
+    dec_lmc: Float[Array, "..."]
+    d_lmc: Float[Array, "..."]
+    vlos_lmc: Float[Array, "..."]
+    pmra_lmc: Float[Array, "..."]
+    pmdec_lmc: Float[Array, "..."]
+    beta0: Float[Array, "..."]
+    r_dens: Float[Array, "..."]
+    gamma: Float[Array, "..."]
+
+    def to_array(self) -> Float[Array, "... 12"]:
+        """Stack into (..., 12) in Table 1 order."""
+        return jnp.stack([jnp.asarray(v) for v in self], axis=-1)
+
+
+THETA_NAMES: tuple[str, ...] = Theta._fields
+
+#: Table 1 priors: ("uniform", lo, hi) or ("normal", mean, sd).
+PRIOR: dict[str, tuple[str, float, float]] = {
+    "log10_m200": ("uniform", 10.5, 12.5),
+    "m_lmc": ("uniform", 2.5e10, 5e11),
+    "log10_lambda_df": ("uniform", -3.0, 1.0),
+    "ra_lmc": ("uniform", 72.5, 87.5),
+    "dec_lmc": ("uniform", -75.0, -65.0),
+    "d_lmc": ("normal", 49.6, 2.0),
+    "vlos_lmc": ("normal", 262.2, 5.0),
+    "pmra_lmc": ("normal", 1.9, 0.25),
+    "pmdec_lmc": ("normal", 0.33, 0.25),
+    "beta0": ("uniform", 0.0, 0.85),
+    "r_dens": ("uniform", 10.0, 20.0),
+    "gamma": ("uniform", 3.0, 5.0),
+}
+
+#: The present-day LMC (ICRS) whose astropy-default Galactocentric phase space is the
+#: paper's fiducial x = (−0.6, −41.3, −27.1) kpc, v = (−63.9, −213.8, 206.6) km/s
+#: (Brooks et al. §5, after Vasiliev et al. 2021): the inverse transform of those vectors,
+#: rounded; it reproduces them to < 0.01 kpc and < 0.05 km/s.
+FIDUCIAL_LMC_ICRS: dict[str, float] = {
+    "ra_lmc": 81.059,
+    "dec_lmc": -69.724,
+    "d_lmc": 49.978,
+    "vlos_lmc": 260.18,
+    "pmra_lmc": 1.7999,
+    "pmdec_lmc": 0.3516,
+}
+
+#: A fiducial θ near the paper's results: M200 = 10^12 Msun, M_LMC = 1.5×10¹¹ Msun,
+#: λ_DF = 1, the fiducial LMC, β0 = 0.61, r_dens = 15 kpc, γ = 4.55 (Amarante et al. 2024).
+FIDUCIAL_THETA: dict[str, float] = {
+    "log10_m200": 12.0,
+    "m_lmc": 1.5e11,
+    "log10_lambda_df": 0.0,
+    **FIDUCIAL_LMC_ICRS,
+    "beta0": 0.61,
+    "r_dens": 15.0,
+    "gamma": 4.55,
+}
+
+
+def as_theta(theta) -> Theta:
+    """A :class:`Theta` from a mapping with the 12 names, a (..., 12) array in Table 1
+    order, or a :class:`Theta`. Raises naming missing or unknown keys, or a wrong shape."""
+    if isinstance(theta, Theta):
+        return Theta(*(jnp.asarray(v) for v in theta))
+    if isinstance(theta, Mapping):
+        missing = [k for k in THETA_NAMES if k not in theta]
+        extra = [k for k in theta if k not in THETA_NAMES]
+        if missing or extra:
+            raise ValueError(
+                f"theta needs exactly the Table 1 names {list(THETA_NAMES)}; missing {missing}, unknown {extra}"
+            )
+        return Theta(*(jnp.asarray(theta[k], dtype=float) for k in THETA_NAMES))
+    arr = theta if isinstance(theta, jax.core.Tracer) else jnp.asarray(theta, dtype=float)
+    if arr.ndim == 0 or arr.shape[-1] != len(THETA_NAMES):
+        raise ValueError(
+            f"theta as an array needs a last axis of length 12 in the order {list(THETA_NAMES)}; got shape {arr.shape}"
+        )
+    return Theta(*(arr[..., i] for i in range(len(THETA_NAMES))))
+
+
+def check_theta(theta: Theta) -> None:
+    """Raise ``ValueError`` for concrete parameters outside their physical range (finite,
+    M200 and M_LMC > 0, LMC distance > 0, 0 ≤ β0 < 1, r_dens > 0, γ > 3 so that the
+    tracer mass is finite). Traced values are not checked."""
+    vals = {}
+    for name, v in zip(THETA_NAMES, theta):
+        if isinstance(v, jax.core.Tracer):
+            return
+        vals[name] = np.asarray(v)
+    bad = [k for k, v in vals.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise ValueError(f"theta has non-finite values in {bad}")
+    rules = {
+        "m_lmc": (vals["m_lmc"] > 0, "> 0 Msun"),
+        "d_lmc": (vals["d_lmc"] > 0, "> 0 kpc"),
+        "beta0": ((vals["beta0"] >= 0) & (vals["beta0"] < 1), "in [0, 1)"),
+        "r_dens": (vals["r_dens"] > 0, "> 0 kpc"),
+        "gamma": (vals["gamma"] > 3, "> 3 (finite tracer mass)"),
+    }
+    for name, (ok, what) in rules.items():
+        if not np.all(ok):
+            raise ValueError(f"theta[{name!r}] must be {what}; got {vals[name]}")
+
+
+def sample_prior(key, n: int) -> Float[Array, "n 12"]:
+    """n draws from the Table 1 prior, (n, 12) in Table 1 order."""
+    keys = jax.random.split(key, len(THETA_NAMES))
+    cols = []
+    for k, name in zip(keys, THETA_NAMES):
+        kind, a, b = PRIOR[name]
+        if kind == "uniform":
+            cols.append(jax.random.uniform(k, (n,), minval=a, maxval=b))
+        else:
+            cols.append(a + b * jax.random.normal(k, (n,)))
+    return jnp.stack(cols, axis=-1)
+
+
+def log_prior(theta) -> Float[Array, "..."]:
+    """log p(θ) under Table 1 (−inf outside the uniform ranges), for (..., 12) arrays or
+    mappings."""
+    th = as_theta(theta)
+    total = 0.0
+    for name, v in zip(THETA_NAMES, th):
+        kind, a, b = PRIOR[name]
+        if kind == "uniform":
+            total = total + jnp.where((v >= a) & (v <= b), -jnp.log(b - a), -jnp.inf)
+        else:
+            total = total + jax.scipy.stats.norm.logpdf(v, a, b)
+    return total

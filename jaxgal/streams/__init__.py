@@ -1,0 +1,50 @@
+"""Stream-track accelerations (SPEC §F; Nibauer et al. GD-1 paper).
+
+- ``_data.py``: :func:`read_stream` (member catalogues → GD-1 frame, :class:`StreamData`),
+  the packaged GD-1-I21 track (:func:`load_gd1_track`) and pseudo-members about it;
+- ``_mock.py``: particle-spray mock streams (Fardal et al. 2015 offsets) and observational errors;
+- ``_track.py``: natural-cubic-spline track model and its NUTS fit, :func:`fit_track`;
+- ``_nuts.py``: several blackjax NUTS chains with window adaptation, R-hat and ESS;
+- ``_accelerations.py``: :func:`accelerations` from the track, enclosed mass, flattening, bands;
+- ``_models.py``: the McMillan-like comparison preset and the halo models of the fits;
+- ``_halo.py``: NUTS fits of the accelerations with flattened and tilted triaxial NFW haloes;
+- ``_plotting.py``: the figures; ``cli.py``: ``jaxgal stream fit CONFIG.toml``.
+"""
+
+from ._accelerations import (
+    accelerations,
+    bands,
+    cylindrical,
+    cylindrical_positions,
+    enclosed_mass,
+    potential_flattening,
+    preset_accelerations,
+    track_phase_space,
+)
+from ._data import COMPONENTS, GD1_TRACK_SCATTER, StreamData, gd1_track_members, load_gd1_track, read_stream
+from ._nuts import NutsResult, run_nuts
+from ._track import TrackFit, TrackPosterior, fit_track, intrinsic_scatter, spline_basis
+
+__all__ = [
+    "COMPONENTS",
+    "GD1_TRACK_SCATTER",
+    "NutsResult",
+    "StreamData",
+    "TrackFit",
+    "TrackPosterior",
+    "accelerations",
+    "bands",
+    "cylindrical",
+    "cylindrical_positions",
+    "enclosed_mass",
+    "fit_track",
+    "gd1_track_members",
+    "intrinsic_scatter",
+    "load_gd1_track",
+    "potential_flattening",
+    "preset_accelerations",
+    "read_stream",
+    "run_nuts",
+    "spline_basis",
+    "track_phase_space",
+]

@@ -1,0 +1,144 @@
+r"""Accelerations from a stream track (Nibauer et al. 2022), enclosed mass and flattening.
+
+Along a track x(φ1), v(φ1) made of local orbit segments, dφ1/dt = s |v| / |dx/dφ1| with
+s = ±1 the direction of motion in φ1, so
+
+    a(φ1) = s |v| / |dx/dφ1| · dv/dφ1                                   (SPEC §F, GD-1 paper eq. 1)
+
+(the cold-stream limit a = (v·∇)v). The sign s is measured on each draw from the track
+itself: s = sign(v · dx/dφ1) (GD-1 moves towards decreasing φ1, s = −1). Derivatives are exact:
+the spline observables are differentiated analytically and pushed through
+:func:`jaxgal.frames.gd1_to_galactocentric` with a forward-mode JVP.
+
+Results are Galactocentric cylindrical (a_R, a_φ, a_z) [km/s/Myr], φ = atan2(y, x) in the
+right-handed astropy frame (the Sun at φ = 180°), a_φ positive towards increasing φ.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import frames
+from .. import units as U
+from ._track import TrackPosterior
+
+__all__ = [
+    "track_phase_space",
+    "accelerations",
+    "cylindrical",
+    "cylindrical_positions",
+    "enclosed_mass",
+    "potential_flattening",
+    "bands",
+    "preset_accelerations",
+]
+
+# (km/s)^2/kpc -> km/s/Myr
+_KMS2_PER_KPC_TO_KMS_PER_MYR = U.KMS_TO_KPC_MYR
+
+
+def _w_and_dw(phi1, y, dy, frame):
+    """Galactocentric w (6,) and dw/dφ1 (per degree) at one φ1 from observables y (5,) and
+    their φ1 derivatives dy (5,)."""
+
+    def f(p1, yy):
+        return frames.gd1_to_galactocentric(p1, yy[0], yy[1], yy[2], yy[3], yy[4], frame=frame)
+
+    return jax.jvp(f, (phi1, y), (jnp.ones_like(phi1), dy))
+
+
+@jax.jit
+def _accel_core(phi1, y, dy):
+    # phi1 (M,), y/dy (S, M, 5)
+    def per_point(p1, yy, dd):
+        w, dw = _w_and_dw(p1, yy, dd, None)
+        return w, dw
+
+    w, dw = jax.vmap(jax.vmap(per_point, in_axes=(0, 0, 0)), in_axes=(None, 0, 0))(phi1, y, dy)
+    v, dxd, dvd = w[..., 3:], dw[..., :3], dw[..., 3:]
+    speed = jnp.linalg.norm(v, axis=-1, keepdims=True)
+    dxn = jnp.linalg.norm(dxd, axis=-1, keepdims=True)
+    s = jnp.sign(jnp.median(jnp.sum(v * dxd, axis=-1), axis=-1))[:, None, None]  # per draw
+    a = s * speed / dxn * dvd * _KMS2_PER_KPC_TO_KMS_PER_MYR
+    return w, a
+
+
+def track_phase_space(post: TrackPosterior, phi1) -> np.ndarray:
+    """Posterior draws of the Galactocentric phase space along the track: (n_samples,
+    len(phi1), 6), x [kpc] and v [km/s] (astropy v4.0 frame)."""
+    phi1 = np.atleast_1d(np.asarray(phi1, float))
+    y = post.track(phi1)
+    w = frames.gd1_to_galactocentric(phi1[None, :], y[..., 0], y[..., 1], y[..., 2], y[..., 3], y[..., 4])
+    return np.asarray(w)
+
+
+def cylindrical(x, a) -> np.ndarray:
+    """Cartesian vectors a (..., 3) at positions x (..., 3) → (a_R, a_φ, a_z)."""
+    x, a = np.asarray(x), np.asarray(a)
+    R = np.hypot(x[..., 0], x[..., 1])
+    cphi, sphi = x[..., 0] / R, x[..., 1] / R
+    return np.stack([a[..., 0] * cphi + a[..., 1] * sphi, -a[..., 0] * sphi + a[..., 1] * cphi, a[..., 2]], -1)
+
+
+def cylindrical_positions(x) -> np.ndarray:
+    """Positions (..., 3) → (R [kpc], z [kpc], φ [deg] in [0, 360))."""
+    x = np.asarray(x)
+    return np.stack([np.hypot(x[..., 0], x[..., 1]), x[..., 2], np.degrees(np.arctan2(x[..., 1], x[..., 0])) % 360], -1)
+
+
+def accelerations(post: TrackPosterior, phi1, *, return_positions: bool = False, cartesian: bool = False):
+    """Posterior draws of the acceleration along the stream (N22 relation, module docstring).
+
+    **Arguments:**
+
+    - `post`: a :class:`TrackPosterior` from :func:`fit_track`.
+    - `phi1`: (M,) stream longitudes [deg], well inside the data (derivatives of a spline
+      are poorly constrained near its ends; the paper drops the outer ~10–15°).
+    - `return_positions`: also return the draws' Galactocentric positions (n, M, 3) [kpc].
+    - `cartesian`: return (a_x, a_y, a_z) instead of the cylindrical components.
+
+    **Returns:** (n_samples, M, 3) Galactocentric cylindrical (a_R, a_φ, a_z) [km/s/Myr]
+    (and the positions if asked).
+    """
+    phi1 = np.atleast_1d(np.asarray(phi1, float))
+    lo, hi = post.phi1_range
+    if np.any(phi1 < lo) or np.any(phi1 > hi):
+        raise ValueError(f"accelerations: phi1 must lie inside the data's range [{lo:.2f}, {hi:.2f}] deg")
+    y = post.track(phi1)
+    dy = post.track(phi1, derivative=1)
+    w, a = _accel_core(jnp.asarray(phi1), jnp.asarray(y), jnp.asarray(dy))
+    w, a = np.asarray(w), np.asarray(a)
+    out = a if cartesian else cylindrical(w[..., :3], a)
+    return (out, w[..., :3]) if return_positions else out
+
+
+def enclosed_mass(x, a, *, radial_only: bool = False) -> np.ndarray:
+    """M(<r) ≈ r² |a| / G [Msun] from accelerations a (..., 3) [km/s/Myr] at x (..., 3)
+    [kpc] (the paper's spherical approximation; ``radial_only`` uses −a·r̂ instead of |a|).
+    NOTES §2: (11.9, 7.3) kpc with |a| = 3.087 km/s/Myr gives 1.37e11 Msun."""
+    x, a = np.asarray(x, float), np.asarray(a, float)
+    r = np.linalg.norm(x, axis=-1)
+    amp = -np.sum(a * x, -1) / r if radial_only else np.linalg.norm(a, axis=-1)
+    return r**2 * amp / U.KMS_TO_KPC_MYR / U.G_KMS
+
+
+def potential_flattening(R, z, a_R, a_z) -> np.ndarray:
+    """Total potential flattening q = √(z a_R / (R a_z)) for Φ(R² + z²/q²) (GD-1 paper eq. 4);
+    NaN where the ratio is negative."""
+    ratio = np.asarray(z) * np.asarray(a_R) / (np.asarray(R) * np.asarray(a_z))
+    return np.sqrt(np.where(ratio > 0, ratio, np.nan))
+
+
+def bands(draws, axis: int = 0) -> dict[str, np.ndarray]:
+    """Median and 68 %/95 % central intervals of posterior draws along ``axis``: a dict with
+    ``median, lo68, hi68, lo95, hi95``."""
+    q = np.nanpercentile(np.asarray(draws), [50, 16, 84, 2.5, 97.5], axis=axis)
+    return dict(median=q[0], lo68=q[1], hi68=q[2], lo95=q[3], hi95=q[4])
+
+
+def preset_accelerations(pot, x) -> np.ndarray:
+    """A potential's acceleration at positions x (..., 3) [kpc] as (a_R, a_φ, a_z) [km/s/Myr]."""
+    x = np.asarray(x, float)
+    return cylindrical(x, np.asarray(pot.acceleration(jnp.asarray(x))))
