@@ -254,18 +254,19 @@ def _run_rk(term, x0, v0, t0, targets, rtol, atol, safety, args, *, solver, lane
     layout = order.reshape(n_pad // n_dev, n_dev).T.reshape(-1)
     dyn, static = eqx.partition((term, args), eqx.is_array)
     lanes_per_dev = int(min(lanes, n_pad // n_dev))
+    rtol_n = jnp.broadcast_to(rtol, (n,))
 
-    def shard_fn(ys, ks, hs, t0_, targets_, rtol_, atol_, safety_, dyn_):
+    def shard_fn(ys, ks, hs, rtols, t0_, targets_, atol_, safety_, dyn_):
         term_, args_ = eqx.combine(dyn_, static)
         return rk_orbits(
-            term_, solver, ys, ks, hs, t0_, targets_, rtol_, atol_, safety_,
+            term_, solver, ys, ks, hs, t0_, targets_, rtols, atol_, safety_,
             lanes=lanes_per_dev, max_iterations=max_iterations, args=args_,
         )
 
     out, steps = map_over_devices(
         shard_fn,
-        (y0[layout], k0[layout], h0[layout]),
-        (t0, targets, rtol, atol, safety, dyn),
+        (y0[layout], k0[layout], h0[layout], rtol_n[layout]),
+        (t0, targets, atol, safety, dyn),
         out_axes=(1, 0),
         devices=devices,
     )
@@ -402,6 +403,11 @@ def integrate_orbits(
     grid[-1] = t1f
 
     if isinstance(step_control, ErrorControl):
+        if jnp.ndim(step_control.rtol) not in (0,) and jnp.shape(step_control.rtol) != (n,):
+            raise ValueError(
+                f"ErrorControl.rtol must be a scalar or one value per orbit, shape ({n},); "
+                f"got shape {jnp.shape(step_control.rtol)}"
+            )
         targets = jnp.asarray(grid[1:], dtype)
         out, nsteps = _run_rk(
             term, x0, v0, t0a, targets,

@@ -34,7 +34,7 @@ from jaxtyping import Array, Float
 
 from .. import frames
 from .. import units as U
-from ..df import sample_stellar_halo
+from ..df import ConstantBetaDF, stellar_halo_density
 from ..integrators import (
     ChandrasekharFriction,
     ErrorControl,
@@ -90,6 +90,8 @@ class SimulationConfig(eqx.Module):
     orbit_substeps: int = eqx.field(static=True, default=1)
     tracer_method: str = eqx.field(static=True, default="dopri5")
     tracer_rtol: float = eqx.field(static=True, default=1e-7)
+    inner_radius: float = eqx.field(static=True, default=20.0)
+    inner_rtol: float = eqx.field(static=True, default=1e-5)
     tracer_dt: float = eqx.field(static=True, default=1.0)
     lanes: int | None = eqx.field(static=True, default=None)
     force_dtype: Any = eqx.field(static=True, default=None)
@@ -106,7 +108,10 @@ class SimulationConfig(eqx.Module):
                 f"tracer_method must be one of {sorted(TABLEAUX)} (error control) or a fixed-step "
                 f"scheme {sorted(SCHEMES)}; got {self.tracer_method!r}"
             )
-        for name in ("t_infall", "sigma_df", "b_max", "softening_factor", "orbit_dt", "tracer_rtol", "tracer_dt"):
+        for name in (
+            "t_infall", "sigma_df", "b_max", "softening_factor", "orbit_dt", "tracer_rtol", "inner_radius",
+            "inner_rtol", "tracer_dt",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"SimulationConfig.{name} must be > 0; got {getattr(self, name)}")
 
@@ -136,12 +141,21 @@ class SimulationResult(eqx.Module):
     theta: Theta
 
 
-def _tracer_integration(mw, term, w0, config: SimulationConfig, devices):
+def _tracer_rtol(df: ConstantBetaDF, w0, config: SimulationConfig):
+    """Per-star tolerance: ``inner_rtol`` for stars whose monopole apocentre lies inside
+    ``inner_radius`` (ε = Ψ(r) − v²/2 > Ψ(inner_radius)), ``tracer_rtol`` otherwise."""
+    r = jnp.linalg.norm(w0[:, :3], axis=1)
+    eps = df.psi(r) - 0.5 * jnp.sum(w0[:, 3:] ** 2, axis=1)
+    inner = eps > df.psi(config.inner_radius)
+    return jnp.where(inner, config.inner_rtol, config.tracer_rtol)
+
+
+def _tracer_integration(mw, term, w0, rtol, config: SimulationConfig, devices):
     t0, t1 = -config.t_infall, 0.0
     if config.tracer_method in TABLEAUX:
         res = integrate_orbits(
             mw, w0, t0, t1, config.t_infall, method=config.tracer_method,
-            step_control=ErrorControl(rtol=config.tracer_rtol, lanes=config.lanes),
+            step_control=ErrorControl(rtol=rtol, lanes=config.lanes),
             extra_terms=(term,), force_dtype=config.force_dtype, devices=devices,
         )
     else:
@@ -170,13 +184,13 @@ def _simulate(theta: Theta, key, n_particles: int, config: SimulationConfig, dev
         mw, lmc_pot, w_lmc, -config.t_infall, config.orbit_dt,
         friction=friction, method=config.orbit_method, substeps=config.orbit_substeps,
     )
-    w0 = sample_stellar_halo(
-        key, n_particles, mw, theta.beta0, theta.r_dens, theta.gamma, t=-config.t_infall,
-        r_max_sample=config.r_max_sample, n_speed=config.df_n_speed,
+    df = ConstantBetaDF.build(
+        mw, stellar_halo_density(theta.r_dens, theta.gamma), theta.beta0, t=-config.t_infall,
         r_min=config.df_r_min, r_max=config.df_r_max, n_grid=config.df_n_grid,
     )
+    w0 = df.sample(key, n_particles, r_max_sample=config.r_max_sample, n_speed=config.df_n_speed)
     term = SatelliteInHostFrame(lmc_pot, orbit)
-    w1, n_steps = _tracer_integration(mw, term, w0, config, devices)
+    w1, n_steps = _tracer_integration(mw, term, w0, _tracer_rtol(df, w0, config), config, devices)
     peri, t_peri = orbit.pericentre()
     r50 = jnp.asarray(50.0, dtype=m200.dtype)
     derived = {

@@ -151,11 +151,10 @@ def _knots_for(k, lo, hi):
     return np.linspace(lo, hi, int(k))
 
 
-def _fit_one(key, data: StreamData, k_of: dict, knot_range, bin_width, rv_bin_width, n_chains, n_warmup,
-             n_samples, sigma_int_override):
+def _prepare(data: StreamData, k_of: dict, knot_range, bin_width, rv_bin_width, sigma_int_override):
+    """Knots, intrinsic scatter and the whitened Gaussian blocks of one fit (numpy)."""
     lo, hi = knot_range
-    knots, blocks = {}, []
-    sig_out, n_out = {}, {}
+    knots, blocks, sig_out, n_out = {}, {}, {}, {}
     for j, c in enumerate(COMPONENTS):
         m = np.isfinite(data.y[:, j])
         if m.sum() < 2:
@@ -175,43 +174,54 @@ def _fit_one(key, data: StreamData, k_of: dict, knot_range, bin_width, rv_bin_wi
         if edges.size < 2:
             edges = np.array([x.min(), x.max() + 1e-9])
         if sigma_int_override is not None and c in sigma_int_override:
+            idx = _bin_index(x, edges)
             s_star = np.full(x.shape, float(sigma_int_override[c]))
-            n_star = np.bincount(_bin_index(x, edges), minlength=len(edges) - 1)[_bin_index(x, edges)]
+            n_star = np.bincount(idx, minlength=len(edges) - 1)[idx]
         else:
             s_star, n_star = intrinsic_scatter(x, y - B @ c_ls, e_floor, edges)
-        var = e**2 + n_star * s_star**2
-        var = np.maximum(var, e_floor**2)
+        var = np.maximum(e**2 + n_star * s_star**2, e_floor**2)
         w = 1.0 / var
         A = B.T @ (B * w[:, None]) + np.eye(len(kn)) / prior_sd**2
         cov = np.linalg.inv(A)
         c_hat = cov @ (B.T @ (w * y) + prior_mu / prior_sd**2)
-        L = np.linalg.cholesky(0.5 * (cov + cov.T))
         knots[c] = kn
         sig_full = np.full(len(data), np.nan)
         n_full = np.zeros(len(data), int)
         sig_full[m], n_full[m] = s_star, n_star
         sig_out[c], n_out[c] = sig_full, n_full
-        blocks.append(dict(B=jnp.asarray(B), y=jnp.asarray(y), var=jnp.asarray(var), c_hat=jnp.asarray(c_hat),
-                           L=jnp.asarray(L), mu=prior_mu, sd=prior_sd))
+        blocks[c] = dict(B=B, y=y, var=var, c_hat=c_hat, L=np.linalg.cholesky(0.5 * (cov + cov.T)),
+                         mu=prior_mu, sd=prior_sd)
+    return knots, blocks, sig_out, n_out
 
-    def logdensity(z):
-        lp = 0.0
-        for c, blk in zip(COMPONENTS, blocks):
-            coef = blk["c_hat"] + blk["L"] @ z[c]
-            r = blk["y"] - blk["B"] @ coef
-            lp = lp - 0.5 * jnp.sum(r**2 / blk["var"])
-            lp = lp - 0.5 * jnp.sum(((coef - blk["mu"]) / blk["sd"]) ** 2)
-        return lp
 
-    k_init, k_run = jax.random.split(key)
-    ik = jax.random.split(k_init, len(COMPONENTS))
-    init = {c: 2.0 * jax.random.normal(kk, (n_chains, len(knots[c]))) for c, kk in zip(COMPONENTS, ik)}
-    res = run_nuts(k_run, logdensity, init, n_warmup, n_samples)
-    flat = res.flat()
-    samples = {
-        c: np.asarray(blk["c_hat"])[None, :] + flat[c] @ np.asarray(blk["L"]).T for c, blk in zip(COMPONENTS, blocks)
-    }
-    return TrackFit(knots=knots, samples=samples, nuts=res, sigma_int=sig_out, n_local=n_out)
+def _pad(blk, kpad):
+    """Pad a block to kpad knots: extra coefficients have zero basis columns and a unit
+    Gaussian on their whitened coordinate, so they do not touch the track."""
+    k = blk["c_hat"].shape[0]
+    n = blk["B"].shape[0]
+    B = np.zeros((n, kpad))
+    B[:, :k] = blk["B"]
+    L = np.eye(kpad)
+    L[:k, :k] = blk["L"]
+    c_hat = np.zeros(kpad)
+    c_hat[:k] = blk["c_hat"]
+    mask = np.zeros(kpad)
+    mask[:k] = 1.0
+    return dict(B=jnp.asarray(B), y=jnp.asarray(blk["y"]), var=jnp.asarray(blk["var"]), c_hat=jnp.asarray(c_hat),
+                L=jnp.asarray(L), mu=jnp.asarray(blk["mu"]), sd=jnp.asarray(blk["sd"]), mask=jnp.asarray(mask))
+
+
+def _track_logdensity(z, blocks):
+    """Log posterior of the whitened knot coordinates z (dict component → (K_pad,))."""
+    lp = 0.0
+    for c in COMPONENTS:
+        blk = blocks[c]
+        coef = blk["c_hat"] + blk["L"] @ z[c]
+        r = blk["y"] - blk["B"] @ coef
+        lp = lp - 0.5 * jnp.sum(r**2 / blk["var"])
+        lp = lp - 0.5 * jnp.sum(blk["mask"] * ((coef - blk["mu"]) / blk["sd"]) ** 2)
+        lp = lp - 0.5 * jnp.sum((1.0 - blk["mask"]) * z[c] ** 2)
+    return lp
 
 
 def fit_track(
@@ -256,12 +266,21 @@ def fit_track(
     lo, hi = (float(data.phi1.min()), float(data.phi1.max())) if knot_range is None else map(float, knot_range)
     if not hi > lo:
         raise ValueError(f"fit_track: knot_range must be increasing; got {(lo, hi)}")
+    kpad = max(n_knots + ((n_knots_rv,) if n_knots_rv else ()))
     fits = []
     for k, kk in zip(n_knots, jax.random.split(key, len(n_knots))):
         k_of = {c: k for c in COMPONENTS}
         if n_knots_rv is not None:
             k_of["radial_velocity"] = int(n_knots_rv)
-        fits.append(_fit_one(kk, data, k_of, (lo, hi), bin_width, rv_bin_width, n_chains, n_warmup, n_samples,
-                             sigma_int))
+        knots, blocks, sig, nloc = _prepare(data, k_of, (lo, hi), bin_width, rv_bin_width, sigma_int)
+        padded = {c: _pad(blocks[c], kpad) for c in COMPONENTS}
+        k_init, k_run = jax.random.split(kk)
+        init = {c: 2.0 * jax.random.normal(ki, (n_chains, kpad))
+                for c, ki in zip(COMPONENTS, jax.random.split(k_init, len(COMPONENTS)))}
+        res = run_nuts(k_run, _track_logdensity, init, n_warmup, n_samples, data=padded)
+        flat = res.flat()
+        samples = {c: blocks[c]["c_hat"][None, :] + flat[c][:, : len(knots[c])] @ blocks[c]["L"].T
+                   for c in COMPONENTS}
+        fits.append(TrackFit(knots=knots, samples=samples, nuts=res, sigma_int=sig, n_local=nloc))
     return TrackPosterior(fits=tuple(fits), phi1_range=(float(data.phi1.min()), float(data.phi1.max())),
                           n_knots=n_knots)
