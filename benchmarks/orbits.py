@@ -62,6 +62,9 @@ import jaxgal as jg  # noqa: E402
 import jaxgal.integrators as ji  # noqa: E402
 from jaxgal import units as U  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _gala import check_gala_potential, gala_potential, run_gala  # noqa: E402
+
 TARGET_MEDIAN, TARGET_P99 = 1e-6, 1e-4
 
 
@@ -96,72 +99,6 @@ def summarise(pot, w0, w, ref, e0) -> dict:
         dx = np.linalg.norm(w[:, :3] - ref[: len(w), :3], axis=1)
         out.update(median_dx=float(np.median(dx)), p99_dx=float(np.percentile(dx, 99)))
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# gala
-# ---------------------------------------------------------------------------------------
-def gala_potential(mw):
-    """gala's equivalent of milky_way(): NFW + MN3 exponential disc (exponential vertical
-    profile, sech2_z=False) + PowerLawCutoff bulge, same parameters."""
-    import astropy.units as u
-    import gala.potential as gp
-    from gala.units import galactic
-
-    halo, disc, bulge = (mw[name] for name in ("halo", "disc", "bulge"))
-    pot = gp.CCompositePotential()
-    pot["halo"] = gp.NFWPotential(m=float(halo.m_s) * u.Msun, r_s=float(halo.r_s) * u.kpc, units=galactic)
-    pot["disc"] = gp.MN3ExponentialDiskPotential(
-        m=float(disc.mass) * u.Msun, h_R=float(disc.h_R) * u.kpc, h_z=float(disc.h_z) * u.kpc,
-        sech2_z=bool(disc.sech2_z), positive_density=bool(disc.positive_density), units=galactic,
-    )
-    pot["bulge"] = gp.PowerLawCutoffPotential(
-        m=float(bulge.mass) * u.Msun, alpha=float(bulge.alpha), r_c=float(bulge.r_c) * u.kpc, units=galactic
-    )
-    return pot
-
-
-def check_gala_potential(mw, gpot) -> float:
-    import astropy.units as u
-
-    pts = np.array([[8.0, 0.0, 0.0], [1.0, 0.5, 0.2], [0.3, -0.2, 0.05], [20.0, 5.0, -12.0], [150.0, -40.0, 60.0], [4.0, 3.0, 0.3]])
-    phi_g = gpot.energy(pts.T * u.kpc).to_value(u.km**2 / u.s**2)
-    acc_g = gpot.acceleration(pts.T * u.kpc).to_value(u.km / u.s / u.Myr).T
-    phi_j = np.asarray(mw.potential(jnp.asarray(pts)))
-    acc_j = np.asarray(mw.acceleration(jnp.asarray(pts)))
-    rel_phi = np.max(np.abs(phi_g / phi_j - 1))
-    rel_acc = np.max(np.linalg.norm(acc_g - acc_j, axis=1) / np.linalg.norm(acc_j, axis=1))
-    print(f"gala vs jaxgal potential at {len(pts)} points: max rel diff Φ {rel_phi:.1e}, |a| {rel_acc:.1e}")
-    if max(rel_phi, rel_acc) > 1e-8:
-        raise SystemExit("gala's potential differs from jaxgal's: refusing to compare timings")
-    return float(max(rel_phi, rel_acc))
-
-
-def run_gala(gpot, w0, t_end, integrator: str, dt=None, rtol=None):
-    import astropy.units as u
-    import gala.dynamics as gd
-    import gala.integrate as gi
-    import gala.potential as gp
-
-    H = gp.Hamiltonian(gpot)
-    pos = gd.PhaseSpacePosition(pos=w0[:, :3].T * u.kpc, vel=w0[:, 3:].T * u.km / u.s)
-    if integrator == "leapfrog":
-        # dt with n_steps (not t2, which gala excludes: its last time would be t2 − dt); as
-        # in jaxgal, n = ceil(T/dt) equal steps of T/n.
-        n_steps = int(np.ceil(t_end / dt * (1 - 1e-9)))
-        kw = dict(dt=t_end / n_steps * u.Myr, t1=0.0 * u.Myr, n_steps=n_steps, Integrator=gi.LeapfrogIntegrator)
-    else:
-        kw = dict(
-            t=np.array([0.0, t_end]) * u.Myr, Integrator=gi.DOPRI853Integrator,
-            Integrator_kwargs=dict(atol=rtol * 1e-2, rtol=rtol),
-        )
-    t = time.perf_counter()
-    orbit = H.integrate_orbit(pos, save_all=False, **kw)
-    wall = time.perf_counter() - t
-    assert abs(orbit.t[-1].to_value(u.Myr) - t_end) < 1e-6, orbit.t[-1]
-    x = orbit.xyz[:, -1].to_value(u.kpc).T
-    v = orbit.v_xyz[:, -1].to_value(u.km / u.s).T
-    return np.concatenate([x, v], axis=1).reshape(-1, 6), wall
 
 
 # ---------------------------------------------------------------------------------------

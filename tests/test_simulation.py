@@ -386,3 +386,29 @@ def test_simulate_batch_equals_single_runs():
         # that over 2.2 Gyr, so compare the bulk of the halo.
         d = np.linalg.norm(np.asarray(batch.particles[i, :, :3]) - np.asarray(one.particles[:, :3]), axis=1)
         assert np.median(d) < 1e-6 and np.mean(d < 1e-3) > 0.9, np.sort(d)
+
+
+def test_tracers_match_gala_in_the_inertial_frame():
+    """The non-inertial tracer equation against an independent formulation: gala's C leapfrog
+    in the inertial frame, with gala's TimeInterpolatedPotential carrying the MW (NFW, three
+    Miyamoto–Nagai, power-law bulge) and the LMC along jaxgal's two-body orbit. Both use a
+    0.5 Myr leapfrog; they differ by the interpolation of the centres (Hermite vs GSL
+    cubic spline): measured median 4e-6 kpc after 2.2 Gyr."""
+    pytest.importorskip("gala")
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+    from _gala import gala_mw_lmc_inertial, run_gala_inertial
+
+    th = dict(_EXTENDED)
+    cfg = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=0.5)
+    res = S.simulate(th, jax.random.PRNGKey(3), 300, config=cfg)
+    gpot = gala_mw_lmc_inertial(P.milky_way(10 ** th["log10_m200"]), P.lmc(th["m_lmc"]), res.orbit)
+    w, _ = run_gala_inertial(gpot, np.asarray(res.initial_particles), res.orbit, 0.5)
+    d = np.linalg.norm(w[:, :3] - np.asarray(res.particles[:, :3]), axis=1)
+    r = np.linalg.norm(np.asarray(res.particles[:, :3]), axis=1)
+    outer = r > 30
+    assert outer.sum() > 50
+    assert np.median(d[outer]) < 1e-4, np.median(d[outer])
+    assert np.percentile(d[outer], 90) < 1e-2, np.percentile(d[outer], 90)

@@ -1,0 +1,278 @@
+"""MW–LMC simulation benchmark: one `jaxgal.simulation.simulate`, a vmapped batch, memory,
+the convergence of the 52 summaries with the integrator settings, and gala as the peer.
+
+    python benchmarks/simulation.py [--devices 2] [--n 20000] [--batch 16] [--json out.json]
+                                    [--quick] [--repeats 2] [--no-gala] [--no-convergence]
+
+Sections (all in one run, seeded):
+
+1. **One simulation** at the fiducial θ (``jaxgal.simulation.FIDUCIAL_THETA``): compile time
+   (first call − steady call) and steady wall time, split into its stages (DF build +
+   sampling, two-body orbit, tracer integration) each jitted on its own.
+2. **Batch**: ``simulate_batch`` of ``--batch`` prior draws (split over the devices),
+   wall time and simulations per hour on this machine.
+3. **Memory**: XLA's compiled memory analysis (arguments + outputs + temporaries) of the
+   one-simulation program and of the batch program, the per-simulation increment, the
+   process's peak RSS, and the batch that would fit an 80 GB GPU (80 % of it usable, the
+   per-simulation bytes from the CPU program — an estimate: GPU programs fuse differently).
+4. **Convergence**: the 52 summaries (``jaxgal.observables.summaries``) of the same halo
+   (same key) under different tracer tolerances/steps, orbit steps and precisions, as the
+   largest |Δ| [km/s] against a converged reference (dopri8, rtol 1e-10 for every star, orbit
+   rk4 at 0.25 Myr), next to the median Poisson error of the summaries (what a simulation
+   can resolve anyway).
+5. **gala** (the peer; AGAMA is reported as unavailable where ``import agama`` fails): the
+   same initial stars integrated by gala's C leapfrog in the inertial frame with gala's
+   ``TimeInterpolatedPotential`` carrying the MW and LMC along jaxgal's two-body orbit —
+   the tracer stage of the same simulation — at dt = 0.4 Myr (0.5 with ``--quick``); its
+   wall time, the ratio to jaxgal's tracer stage, and its summaries' |Δ| to the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+
+def _parse():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=20_000, help="stars per simulation (default 20000)")
+    p.add_argument("--batch", type=int, default=16, help="simulations in the vmapped batch (default 16)")
+    p.add_argument("--devices", type=int, default=None, help="host CPU devices (default: JAX's default, 1)")
+    p.add_argument("--repeats", type=int, default=2, help="steady-state calls per timing (minimum kept)")
+    p.add_argument("--json", type=str, default=None, help="write the records to this JSON file")
+    p.add_argument("--quick", action="store_true", help="n = 4000, batch 4, fewer convergence settings")
+    p.add_argument("--no-gala", action="store_true")
+    p.add_argument("--no-convergence", action="store_true")
+    p.add_argument("--no-batch", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args()
+
+
+ARGS = _parse()
+if ARGS.devices:
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
+    ).strip()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import jaxgal as jg  # noqa: E402
+import jaxgal.observables  # noqa: E402,F401
+from jaxgal import simulation as S  # noqa: E402
+from jaxgal.df import ConstantBetaDF, stellar_halo_density  # noqa: E402
+from jaxgal.integrators import ChandrasekharFriction, coulomb_logarithm, integrate_two_body  # noqa: E402
+from jaxgal.simulation._simulate import _tracer_integration, _tracer_rtol  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def _block(tree):
+    return jax.tree.map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready") else a, tree)
+
+
+def timed(fn, repeats):
+    """(first-call seconds, best steady seconds, result)."""
+    tic = time.perf_counter()
+    out = _block(fn())
+    first = time.perf_counter() - tic
+    best = np.inf
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        out = _block(fn())
+        best = min(best, time.perf_counter() - tic)
+    return first, best, out
+
+
+def peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+
+
+def compiled_bytes(fn, *args):
+    """Arguments + outputs + temporaries of the compiled program, in bytes (None if XLA
+    does not report them)."""
+    try:
+        ma = jax.jit(fn).lower(*args).compile().memory_analysis()
+        return int(ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes)
+    except Exception as err:  # pragma: no cover - backend dependent
+        print(f"  (memory analysis unavailable: {err})")
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# stages of one simulation, each jitted on its own (for the breakdown)
+# ---------------------------------------------------------------------------------------
+def stage_functions(theta, n, config):
+    th = S.as_theta(theta)
+    devices = tuple(jax.devices())
+
+    @jax.jit
+    def build_mw(th):
+        m200 = 10.0**th.log10_m200
+        c200, _ = jg.potentials.solve_c200(m200)
+        return jg.potentials.milky_way(m200, c200=c200)
+
+    mw = build_mw(th)
+    lmc = jg.potentials.lmc(th.m_lmc)
+
+    @jax.jit
+    def df_stage(key):
+        df = ConstantBetaDF.build(
+            mw, stellar_halo_density(th.r_dens, th.gamma), th.beta0, t=-config.t_infall,
+            r_min=config.df_r_min, r_max=config.df_r_max, n_grid=config.df_n_grid,
+        )
+        w0 = df.sample(key, n, r_max_sample=config.r_max_sample, n_speed=config.df_n_speed)
+        return w0, _tracer_rtol(df, w0, config)
+
+    w_lmc = jg.frames.icrs_to_galactocentric(th.ra_lmc, th.dec_lmc, th.d_lmc, th.vlos_lmc, th.pmra_lmc, th.pmdec_lmc)
+
+    @jax.jit
+    def orbit_stage(m_lmc):
+        lmc_ = jg.potentials.lmc(m_lmc)
+        fr = ChandrasekharFriction(
+            mw, m_lmc, coulomb_logarithm(lmc_.r_s), sigma=config.sigma_df, strength=10.0**th.log10_lambda_df
+        )
+        return integrate_two_body(mw, lmc_, w_lmc, -config.t_infall, config.orbit_dt, friction=fr, method=config.orbit_method)
+
+    def tracer_stage(w0, rtol, orbit):
+        term = jg.integrators.SatelliteInHostFrame(lmc, orbit)
+        return _tracer_integration(mw, term, w0, rtol, config, devices)[0]
+
+    return mw, lmc, df_stage, orbit_stage, tracer_stage
+
+
+def main():
+    args = ARGS
+    n = 4000 if args.quick and args.n == 20_000 else args.n
+    n_batch = 4 if args.quick and args.batch == 16 else args.batch
+    devices = jax.devices()
+    print(f"jaxgal {jg.__version__}, JAX {jax.__version__}, {len(devices)} {devices[0].platform} device(s); n = {n}")
+    try:
+        import agama  # noqa: F401
+
+        print("AGAMA is importable, but this benchmark does not drive it yet")
+    except ImportError as err:
+        print(f"AGAMA: not importable here ({type(err).__name__}: {err}); no AGAMA column")
+    records: dict = {"n": n, "devices": len(devices), "platform": devices[0].platform}
+    theta = dict(S.FIDUCIAL_THETA)
+    key = jax.random.PRNGKey(args.seed)
+    config = S.SimulationConfig()
+
+    # ---------------------------------------------------------------- 1. one simulation
+    print("\n1. one simulation (fiducial θ)")
+    first, wall, res = timed(lambda: S.simulate(theta, key, n).particles, args.repeats)
+    print(f"  simulate: compile {first - wall:6.2f} s, steady {wall:6.2f} s")
+    records["simulate"] = dict(compile_s=first - wall, wall_s=wall)
+    mw, lmc, df_stage, orbit_stage, tracer_stage = stage_functions(theta, n, config)
+    f_df, w_df, (w0, rtol) = timed(lambda: df_stage(key), args.repeats)
+    f_or, w_or, orbit = timed(lambda: orbit_stage(jnp.asarray(theta["m_lmc"])), args.repeats)
+    f_tr, w_tr, w1 = timed(lambda: tracer_stage(w0, rtol, orbit), args.repeats)
+    for name, f, w in (("DF build + sample", f_df, w_df), ("two-body orbit", f_or, w_or), ("tracers", f_tr, w_tr)):
+        print(f"  {name:18s}: compile {f - w:6.2f} s, steady {w:6.2f} s")
+    records["stages"] = dict(df_s=w_df, orbit_s=w_or, tracers_s=w_tr)
+    full = S.simulate(theta, key, n)
+    print(f"  tracer steps: max {int(full.derived['max_tracer_steps'])}")
+
+    # ---------------------------------------------------------------- 2. batch
+    if not args.no_batch:
+        print(f"\n2. vmapped batch of {n_batch} prior draws (split over {len(devices)} device(s))")
+        thetas = S.sample_prior(jax.random.PRNGKey(args.seed + 1), n_batch)
+        keys = jax.random.split(jax.random.PRNGKey(args.seed + 2), n_batch)
+        fb, wb, batch = timed(lambda: S.simulate_batch(thetas, keys, n).particles, max(1, args.repeats - 1))
+        per_hour = n_batch / wb * 3600
+        print(f"  compile {fb - wb:6.2f} s, steady {wb:6.2f} s → {wb / n_batch:5.2f} s per simulation, {per_hour:,.0f} simulations/hour")
+        print(f"  (single simulation × {n_batch} = {wall * n_batch:6.2f} s)")
+        records["batch"] = dict(size=n_batch, compile_s=fb - wb, wall_s=wb, per_sim_s=wb / n_batch, sims_per_hour=per_hour)
+
+    # ---------------------------------------------------------------- 3. memory
+    print("\n3. memory")
+    th = S.as_theta(theta)
+    one_dev = S.SimulationConfig(devices=(devices[0],))
+    b1 = compiled_bytes(lambda t, k: S.simulate(t, k, n, config=one_dev).particles, th, key)
+    mem = dict(one_sim_bytes=b1, peak_rss_gb=peak_rss_gb())
+    if b1 is not None:
+        print(f"  one simulation (compiled program): {b1 / 1e6:8.1f} MB")
+        thb = S.as_theta(S.sample_prior(jax.random.PRNGKey(1), 8))
+        kb = jax.random.split(key, 8)
+        b8 = compiled_bytes(
+            lambda t, k: jax.vmap(lambda tt, kk: S.simulate(tt, kk, n, config=one_dev).particles)(t, k), thb, kb
+        )
+        if b8 is not None:
+            per = (b8 - b1) / 7
+            fit = int(0.8 * 80e9 / per) if per > 0 else None
+            print(f"  vmapped batch of 8: {b8 / 1e6:8.1f} MB → {per / 1e6:6.1f} MB per extra simulation")
+            print(f"  an 80 GB GPU (80 % usable) fits a batch of ~{fit} simulations at n = {n}")
+            mem.update(batch8_bytes=b8, per_sim_bytes=per, gpu80_batch=fit)
+    print(f"  peak RSS of this process: {mem['peak_rss_gb']:.2f} GB")
+    records["memory"] = mem
+
+    # ---------------------------------------------------------------- 4. convergence
+    summ = lambda p: np.asarray(jg.observables.summaries(p).values)  # noqa: E731
+    ref_cfg = S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, orbit_dt=0.25)
+    ref_particles = None
+    if not args.no_convergence or not args.no_gala:
+        print("\n4. reference: dopri8 rtol 1e-10 for every star, orbit rk4 at 0.25 Myr")
+        tic = time.perf_counter()
+        ref_particles = np.asarray(S.simulate(theta, key, n, config=ref_cfg).particles)
+        print(f"  ({time.perf_counter() - tic:.1f} s)")
+        s_ref = summ(ref_particles)
+        s_obj = jg.observables.summaries(ref_particles)
+        names = list(s_obj.names)
+        counts = np.asarray(s_obj.counts)
+        # Poisson error of each mean = the dispersion of its bin / √N
+        err = [
+            s_ref[names.index(nm.replace("_mean_", "_sigma_"))] / np.sqrt(max(counts[i], 1.0))
+            for i, nm in enumerate(names)
+            if "_mean_" in nm
+        ]
+        poisson = float(np.median(err))
+        print(f"  median Poisson error of a mean summary at this n: {poisson:.2f} km/s")
+        records["poisson_kms"] = float(poisson)
+    if not args.no_convergence:
+        settings = [
+            ("default: dopri5 rtol 1e-7 (inner 1e-5), orbit rk4 1 Myr", S.SimulationConfig()),
+            ("dopri5 rtol 1e-7, inner 1e-7", S.SimulationConfig(inner_rtol=1e-7)),
+            ("dopri5 rtol 1e-6 (inner 1e-5)", S.SimulationConfig(tracer_rtol=1e-6)),
+            ("dopri5 rtol 1e-5 (inner 1e-4)", S.SimulationConfig(tracer_rtol=1e-5, inner_rtol=1e-4)),
+            ("dopri5 rtol 1e-7, float32 forces", S.SimulationConfig(force_dtype=jnp.float32)),
+            ("leapfrog dt 1 Myr", S.SimulationConfig(tracer_method="leapfrog", tracer_dt=1.0)),
+            ("leapfrog dt 0.5 Myr", S.SimulationConfig(tracer_method="leapfrog", tracer_dt=0.5)),
+            ("orbit rk4 at 5 Myr", S.SimulationConfig(orbit_dt=5.0)),
+        ]
+        if args.quick:
+            settings = settings[:1] + settings[3:6]
+        print("\n   setting                                              steady [s]   max |Δ summary| [km/s]")
+        conv = []
+        for label, cfg in settings:
+            f, w, p = timed(lambda cfg=cfg: S.simulate(theta, key, n, config=cfg).particles, 1)
+            d = float(np.max(np.abs(summ(np.asarray(p)) - s_ref)))
+            print(f"   {label:52s} {w:9.2f}   {d:10.3g}")
+            conv.append(dict(setting=label, wall_s=w, max_abs_dsummary_kms=d))
+        records["convergence"] = conv
+
+    # ---------------------------------------------------------------- 5. gala
+    if not args.no_gala:
+        from _gala import gala_mw_lmc_inertial, run_gala_inertial
+
+        dt = 0.5 if args.quick else 0.4
+        print(f"\n5. gala: the tracer stage in the inertial frame, C leapfrog dt = {dt} Myr, 1 thread")
+        gpot = gala_mw_lmc_inertial(mw, lmc, full.orbit)
+        wg, wall_g = run_gala_inertial(gpot, np.asarray(full.initial_particles), full.orbit, dt)
+        d = float(np.max(np.abs(summ(wg) - s_ref)))
+        print(f"  gala: {wall_g:7.2f} s (max |Δ summary| {d:.3g} km/s)")
+        print(f"  jaxgal tracer stage {w_tr:6.2f} s → {wall_g / w_tr:5.1f}× faster; whole simulation {wall:6.2f} s → {wall_g / wall:5.1f}×")
+        records["gala"] = dict(dt=dt, wall_s=wall_g, max_abs_dsummary_kms=d, ratio_tracers=wall_g / w_tr, ratio_simulation=wall_g / wall)
+
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(records, fh, indent=1, default=float)
+        print(f"\nrecords written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

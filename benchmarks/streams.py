@@ -1,0 +1,121 @@
+"""Stream-acceleration benchmark: NUTS wall time per chain and per effective sample.
+
+Three samplers, each run twice with the same shapes so that the second call reuses the
+compilation (compile time = first call − second call):
+
+1. the spline track fit of the GD-1-I21 pseudo-members (910 stars, 245 RVs; K = 5 knots,
+   4 for v_r; 25 whitened knot coordinates);
+2. the flattened-NFW halo fit (4 parameters) and
+3. the tilted triaxial-NFW halo fit (6 parameters; 24-node ellipsoidal integral) of
+   accelerations at 15 points along the GD-1 track (φ1 = −75°…−5°) computed from a known
+   model (flattened: q_z = 0.8; triaxial: 1 : 0.75 : 0.7, pitch 25°, yaw 225°) with the paper's
+   precision, σ = 0.1 km/s/Myr per component. (The GD-1-I21 accelerations themselves are not
+   used: no model in these families fits them, see docs_streams.md, and chains stuck at prior
+   edges make "time per effective sample" meaningless.)
+
+For each: chains, warm-up and kept draws, compile seconds, steady sampling seconds (warm-up +
+draws, all chains in one vmapped call), seconds per chain, minimum and median bulk ESS over
+parameters, and seconds per effective sample (steady wall / minimum ESS summed over chains, the
+conservative figure; ``ESS_w``: within-chain ESS summed over chains, the figure that stays
+meaningful when chains sit in different modes). Chains run vmapped on one device, so
+"per chain" = wall / n_chains.
+
+    python benchmarks/streams.py [--chains 4] [--warmup 300] [--samples 500] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def _record(name, res_first_wall, res, n_warmup, n_samples):
+    import numpy as np
+    import jax
+
+    import blackjax
+
+    ess = np.concatenate([np.ravel(np.asarray(e)) for e in jax.tree_util.tree_leaves(res.ess)])
+    # within-chain ESS summed over chains (meaningful also when chains sit in different modes)
+    within = []
+    for leaf in jax.tree_util.tree_leaves(res.samples):
+        leaf = np.asarray(leaf)
+        per = [np.ravel(np.asarray(blackjax.diagnostics.effective_sample_size(leaf[i:i + 1])))
+               for i in range(leaf.shape[0])]
+        within.append(np.sum(per, axis=0))
+    within = np.concatenate(within)
+    return {
+        "sampler": name,
+        "n_chains": res.n_chains,
+        "n_warmup": n_warmup,
+        "n_samples": n_samples,
+        "compile_s": max(res_first_wall - res.wall_time, 0.0),
+        "wall_s": res.wall_time,
+        "s_per_chain": res.wall_time / res.n_chains,
+        "min_ess": float(ess.min()),
+        "median_ess": float(np.median(ess)),
+        "s_per_ess": res.wall_time / float(ess.min()),
+        "min_within_chain_ess": float(within.min()),
+        "s_per_within_chain_ess": res.wall_time / float(within.min()),
+        "max_rhat": res.max_rhat(),
+        "divergences": int(np.sum(res.divergences)),
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--samples", type=int, default=500)
+    p.add_argument("--json", type=str, default=None)
+    args = p.parse_args(argv)
+
+    import jax
+    import numpy as np
+
+    import jaxgal  # (x64)
+    from jaxgal import streams as st
+    from jaxgal.streams import _halo
+
+    records = []
+    data = st.gd1_track_members(seed=0)
+    runs = []
+    for rep in range(2):
+        post = st.fit_track(jax.random.key(rep), data, n_knots=(5,), n_knots_rv=4, n_chains=args.chains,
+                            n_warmup=args.warmup, n_samples=args.samples)
+        runs.append(post.fits[0].nuts)
+    records.append(_record("track fit (K=5, 25 dims)", runs[0].wall_time, runs[1], args.warmup, args.samples))
+
+    phi1 = np.linspace(-75, -5, 15)
+    tr = st.load_gd1_track()
+    x = np.asarray(jaxgal.frames.gd1_to_galactocentric(
+        phi1, *[np.interp(phi1, tr["phi1"], tr[c]) for c in st.COMPONENTS]))[:, :3]
+    lm = float(np.log10(jaxgal.potentials.MWPotential2014()["halo"].m_s))
+    truths = {"flattened": np.array([lm, 16.0, 0.8, 1.0]), "triaxial": np.array([lm, 16.0, 0.75, 0.7, 25.0, 225.0])}
+    for model in ("flattened", "triaxial"):
+        a = np.asarray(_halo.model_accelerations(model, truths[model], x))
+        ad = _halo.AccelerationData(x=x, mean=a, std=np.full_like(a, 0.1), phi1=phi1)
+        runs = []
+        for rep in range(2):
+            t0 = time.perf_counter()
+            fit = _halo.fit_halo(jax.random.key(10 + rep), ad, model, n_chains=args.chains, n_warmup=args.warmup,
+                                 n_samples=args.samples)
+            runs.append(fit.nuts)
+        records.append(_record(f"halo fit: {model}", runs[0].wall_time, runs[1], args.warmup, args.samples))
+
+    hdr = f"{'sampler':28s} {'chains':>6s} {'compile s':>9s} {'wall s':>8s} {'s/chain':>8s} {'min ESS':>8s} " \
+          f"{'med ESS':>8s} {'ms/ESS':>9s} {'ESS_w':>7s} {'ms/ESS_w':>9s} {'R-hat':>6s}"
+    print(hdr)
+    for r in records:
+        print(f"{r['sampler']:28s} {r['n_chains']:6d} {r['compile_s']:9.1f} {r['wall_s']:8.2f} {r['s_per_chain']:8.2f} "
+              f"{r['min_ess']:8.0f} {r['median_ess']:8.0f} {1e3 * r['s_per_ess']:9.2f} "
+              f"{r['min_within_chain_ess']:7.0f} {1e3 * r['s_per_within_chain_ess']:9.2f} {r['max_rhat']:6.3f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(records, f, indent=1)
+    return records
+
+
+if __name__ == "__main__":
+    main()
