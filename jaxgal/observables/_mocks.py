@@ -21,10 +21,11 @@ Gaia DR3 astrometry):
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import frames as F
@@ -149,6 +150,7 @@ def _helio_xyz(l, b, d):
     return jnp.stack([d * jnp.cos(br) * jnp.cos(lr), d * jnp.cos(br) * jnp.sin(lr), d * jnp.sin(br)], -1)
 
 
+@functools.partial(jax.jit, static_argnames=("k_nearest", "batch_size"))
 def selection_matched_mock(
     key: PRNGKeyArray,
     particles,

@@ -319,6 +319,7 @@ def _quadrant_onehot(l: Array, b: Array, quadrants) -> Array:
     return inside & (earlier == 0)
 
 
+@eqx.filter_jit
 def _summaries_core(r, l, b, vgsr, vtb, weights, config: SummaryConfig) -> Summaries:
     c = config
     n_g, n_t = c.n_gsr, c.n_tb
@@ -334,8 +335,13 @@ def _summaries_core(r, l, b, vgsr, vtb, weights, config: SummaryConfig) -> Summa
     def stats(x, w):
         return sigma_clipped_stats(x, w, c.sigma, c.max_iters, c.cenfunc, c.ddof)
 
-    mg, sg, ng, kg = jax.vmap(stats, in_axes=(None, 0))(vgsr, w_g)
-    mt, st, nt, kt = jax.vmap(stats, in_axes=(None, 0))(vtb, w_t)
+    # one clipping loop for all n_g + n_t groups (one while_loop to compile)
+    xs = jnp.concatenate(
+        [jnp.broadcast_to(vgsr, w_g.shape), jnp.broadcast_to(vtb, w_t.shape)], axis=0
+    )
+    m_all, s_all, n_all, k_all = jax.vmap(stats)(xs, jnp.concatenate([w_g, w_t], axis=0))
+    mg, sg, ng, kg = m_all[:n_g], s_all[:n_g], n_all[:n_g], k_all[:n_g]
+    mt, st, nt, kt = m_all[n_g:], s_all[n_g:], n_all[n_g:], k_all[n_g:]
     values = jnp.concatenate([mg, sg, mt, st])
     counts = jnp.concatenate([ng, ng, nt, nt])
     kept = jnp.concatenate([kg, kg, kt, kt])

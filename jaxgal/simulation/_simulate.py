@@ -229,7 +229,13 @@ def simulate(theta, key, n_particles: int = 20_000, *, config: SimulationConfig 
     Jit-able; to run many θ at once use :func:`simulate_batch` (or ``jax.vmap`` with
     ``config.devices`` set to one device). Differentiable with respect to θ in forward
     mode (``jax.jvp`` / ``jax.jacfwd``) with the default error-controlled tracer
-    integrator, and in both modes with a fixed-step ``tracer_method``.
+    integrator, and in both modes with a fixed-step ``tracer_method``. The tangent of a
+    single tightly bound orbit grows exponentially over 2.2 Gyr (its Lyapunov time is tens
+    of Myr, and a large fixed step makes it worse), so differentiate statistics of the
+    outer halo with weights of compact support: a smooth weight that is merely tiny
+    (e.g. a sigmoid 20 widths away) times such a tangent (~1e40) swamps the gradient,
+    while an exact zero removes it (tested: d⟨v_GSR⟩/dM_LMC of southern stars at
+    70–160 kpc matches finite differences to 2 %).
     """
     config = SimulationConfig() if config is None else config
     if not isinstance(config, SimulationConfig):

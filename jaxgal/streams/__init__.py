@@ -22,29 +22,48 @@ from ._accelerations import (
     track_phase_space,
 )
 from ._data import COMPONENTS, GD1_TRACK_SCATTER, StreamData, gd1_track_members, load_gd1_track, read_stream
+from ._halo import HALO_MODELS, AccelerationData, HaloFit, acceleration_data, find_modes, fit_halo
+from ._mock import gd1_progenitor, observe_stream, spray_stream
+from ._models import flattened_halo_model, mcmillan_like, triaxial_halo_model
 from ._nuts import NutsResult, run_nuts
+from ._plotting import plot_accelerations, plot_corner, plot_track
 from ._track import TrackFit, TrackPosterior, fit_track, intrinsic_scatter, spline_basis
 
 __all__ = [
+    "AccelerationData",
     "COMPONENTS",
     "GD1_TRACK_SCATTER",
+    "HALO_MODELS",
+    "HaloFit",
     "NutsResult",
     "StreamData",
     "TrackFit",
     "TrackPosterior",
+    "acceleration_data",
     "accelerations",
     "bands",
     "cylindrical",
     "cylindrical_positions",
     "enclosed_mass",
+    "find_modes",
+    "fit_halo",
     "fit_track",
+    "flattened_halo_model",
+    "gd1_progenitor",
     "gd1_track_members",
     "intrinsic_scatter",
     "load_gd1_track",
+    "mcmillan_like",
+    "observe_stream",
+    "plot_accelerations",
+    "plot_corner",
+    "plot_track",
     "potential_flattening",
     "preset_accelerations",
     "read_stream",
     "run_nuts",
     "spline_basis",
+    "spray_stream",
     "track_phase_space",
+    "triaxial_halo_model",
 ]

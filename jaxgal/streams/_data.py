@@ -74,6 +74,13 @@ class StreamData(NamedTuple):
         return StreamData(self.phi1[mask], self.y[mask], self.y_err[mask])
 
 
+def _unit_for(name: str) -> str:
+    base = name.removesuffix("_err")
+    if base in UNITS:
+        return UNITS[base]
+    return "deg" if base in ("ra", "dec") else "mas/yr"
+
+
 def _as_columns(obj) -> dict[str, np.ndarray]:
     """Path / astropy Table / mapping → dict of float arrays in the documented units."""
     from astropy.table import Table
@@ -90,20 +97,19 @@ def _as_columns(obj) -> dict[str, np.ndarray]:
         cols = {}
         for name in obj.colnames:
             col = obj[name]
-            if name in UNITS or name.removesuffix("_err") in UNITS or name in _ICRS_COLUMNS:
-                base = name.removesuffix("_err")
-                unit = UNITS.get(base, "deg" if base in ("ra", "dec") else "mas/yr")
-                if getattr(col, "unit", None) is not None:
-                    q = col.quantity if hasattr(col, "quantity") else col
-                    cols[name] = np.asarray(U.to_value(q, unit), float)
-                    continue
+            base = name.removesuffix("_err")
+            if (base in UNITS or base in _ICRS_COLUMNS) and getattr(col, "unit", None) is not None:
+                q = col.quantity if hasattr(col, "quantity") else col
+                cols[name] = np.ma.filled(np.ma.asarray(U.to_value(q, _unit_for(name)), dtype=float), np.nan)
+                continue
             try:
                 cols[name] = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
             except (TypeError, ValueError):
                 continue
         return cols
     if hasattr(obj, "keys"):
-        return {k: np.asarray(U.to_value(v, UNITS.get(k.removesuffix("_err"), "deg")), float) for k, v in obj.items()}
+        return {k: np.asarray(U.to_value(v, _unit_for(k)), float) for k, v in obj.items()
+                if k.removesuffix("_err") in UNITS or k.removesuffix("_err") in _ICRS_COLUMNS}
     raise TypeError(f"read_stream: expected a path, an astropy Table or a mapping of columns; got {type(obj)}")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._accelerations import bands
-from ._data import COMPONENTS, UNITS
+from ._data import COMPONENTS
 
 __all__ = ["plot_track", "plot_accelerations", "plot_corner"]
 

@@ -1,0 +1,165 @@
+"""Resumable suites of MW–LMC simulations: ``run_suite`` and ``load_suite``.
+
+A suite is a folder of chunk files ``chunk_00000.npz``, … plus ``suite.json`` (its
+settings). Simulation i uses θ_i = row i of ``sample_prior(PRNGKey(seed), n_sims)`` and the
+key ``fold_in(PRNGKey(seed + 1), i)``, so the suite is the same however it is chunked,
+interrupted or resumed. Each chunk is written to a temporary name and renamed when
+complete (an atomic step on POSIX file systems): a chunk file is either whole or absent,
+and a re-run skips the chunks present. Chunks hold plain arrays (``numpy.savez``, no
+pickle): θ, the summaries and their counts/flags, the derived quantities.
+
+Chunks are independent tasks: to spread a large suite over a cluster, run ``run_suite``
+with the same ``out_dir``/``seed`` and disjoint ``chunks=`` ranges (e.g. one per Dask or
+SLURM task).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..observables import SummaryConfig, summaries
+from ._simulate import SimulationConfig, simulate_batch
+from ._theta import THETA_NAMES, sample_prior
+
+__all__ = ["run_suite", "load_suite"]
+
+_SETTINGS = "suite.json"
+
+
+def _chunk_path(out_dir: str, i: int) -> str:
+    return os.path.join(out_dir, f"chunk_{i:05d}.npz")
+
+
+def _check_settings(out_dir: str, settings: dict) -> None:
+    path = os.path.join(out_dir, _SETTINGS)
+    if os.path.exists(path):
+        with open(path) as fh:
+            old = json.load(fh)
+        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+        if diff:
+            raise ValueError(
+                f"{out_dir} holds a suite with different settings {diff} (existing, requested); "
+                "use another folder or the same settings to resume"
+            )
+    else:
+        os.makedirs(out_dir, exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(settings, fh, indent=1)
+        os.replace(tmp, path)
+
+
+def run_suite(
+    out_dir: str,
+    n_sims: int,
+    seed: int,
+    n_particles: int = 20_000,
+    chunk_size: int = 16,
+    *,
+    config: SimulationConfig | None = None,
+    summary_config: SummaryConfig | None = None,
+    chunks: Sequence[int] | None = None,
+    progress: bool = True,
+) -> list[str]:
+    """Run (or resume) ``n_sims`` simulations drawn from the Table 1 prior, in chunks.
+
+    **Arguments:**
+
+    - `out_dir`: folder of the suite (created; an existing suite must have the same
+      settings).
+    - `n_sims`, `seed`: the suite's size and seed (module docstring).
+    - `n_particles`: stars per simulation.
+    - `chunk_size`: simulations per chunk, run as one :func:`simulate_batch` call (split
+      over the local devices; a multiple of the device count is best).
+    - `config`, `summary_config`: simulation and summary settings.
+    - `chunks`: only these chunk indices (default all) — for spreading a suite over tasks.
+    - `progress`: a tqdm progress bar over chunks.
+
+    **Returns:** the paths of the chunks written in this call.
+    """
+    n_sims, chunk_size, n_particles = int(n_sims), int(chunk_size), int(n_particles)
+    if n_sims < 1 or chunk_size < 1 or n_particles < 1:
+        raise ValueError(f"n_sims, chunk_size and n_particles must be positive; got {n_sims}, {chunk_size}, {n_particles}")
+    config = SimulationConfig() if config is None else config
+    summary_config = SummaryConfig() if summary_config is None else summary_config
+    settings = dict(
+        n_sims=n_sims, seed=int(seed), n_particles=n_particles, chunk_size=chunk_size,
+        config=repr(config), summary_config=repr(summary_config), theta_names=list(THETA_NAMES),
+    )
+    _check_settings(out_dir, settings)
+    thetas = np.asarray(sample_prior(jax.random.PRNGKey(seed), n_sims))
+    base_key = jax.random.PRNGKey(seed + 1)
+    n_chunks = -(-n_sims // chunk_size)
+    todo = range(n_chunks) if chunks is None else [int(c) for c in chunks]
+    bad = [c for c in todo if not 0 <= c < n_chunks]
+    if bad:
+        raise ValueError(f"chunk indices {bad} outside 0..{n_chunks - 1}")
+    todo = [c for c in todo if not os.path.exists(_chunk_path(out_dir, c))]
+
+    def one_chunk(th, idx):
+        keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
+        res = simulate_batch(th, keys, n_particles, config=config)
+        s = summaries(res.particles, summary_config)
+        return s, res.derived
+
+    written = []
+    it = todo
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        it = tqdm(todo, desc=f"suite {os.path.basename(os.path.abspath(out_dir))}", unit="chunk")
+    for c in it:
+        lo, hi = c * chunk_size, min((c + 1) * chunk_size, n_sims)
+        idx = np.arange(lo, hi)
+        # pad the last chunk to the chunk size (one compiled program), then trim
+        pad = chunk_size - len(idx)
+        idx_p = np.concatenate([idx, np.repeat(idx[-1:], pad)])
+        s, derived = one_chunk(jnp.asarray(thetas[idx_p]), jnp.asarray(idx_p))
+        arrays = dict(
+            index=idx,
+            theta=thetas[idx],
+            summaries=np.asarray(s.values)[: len(idx)],
+            counts=np.asarray(s.counts)[: len(idx)],
+            flags=np.asarray(s.flags)[: len(idx)],
+            **{f"derived_{k}": np.asarray(v)[: len(idx)] for k, v in derived.items()},
+        )
+        path = _chunk_path(out_dir, c)
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def load_suite(out_dir: str, *, allow_partial: bool = False) -> dict[str, np.ndarray]:
+    """The chunks of a suite as one mapping of arrays, one row per simulation in simulation
+    order: ``"index"``, ``"theta"`` (n, 12) in Table 1 order, ``"summaries"`` (n, 52),
+    ``"counts"``, ``"flags"``, and ``"derived_*"`` (``m_mw_50``, ``m_lmc_50``, ``c200``, …).
+
+    Raises ``FileNotFoundError`` if the folder is not a suite, and ``ValueError`` naming the
+    missing chunks unless ``allow_partial`` (then the rows present are returned).
+    """
+    path = os.path.join(out_dir, _SETTINGS)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{out_dir} is not a jaxgal suite (no {_SETTINGS})")
+    with open(path) as fh:
+        settings = json.load(fh)
+    n_chunks = -(-settings["n_sims"] // settings["chunk_size"])
+    present = [c for c in range(n_chunks) if os.path.exists(_chunk_path(out_dir, c))]
+    missing = sorted(set(range(n_chunks)) - set(present))
+    if missing and not allow_partial:
+        raise ValueError(f"suite {out_dir} is incomplete: chunks {missing[:10]}{'…' if len(missing) > 10 else ''} missing")
+    parts: dict[str, list] = {}
+    for c in present:
+        with np.load(_chunk_path(out_dir, c), allow_pickle=False) as z:
+            for k in z.files:
+                parts.setdefault(k, []).append(z[k])
+    out = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
+    out["theta_names"] = np.asarray(settings["theta_names"])
+    return out
