@@ -14,7 +14,7 @@ import jax as _jax
 if _os.environ.get("JAXGAL_NO_X64", "0") in ("", "0"):
     _jax.config.update("jax_enable_x64", True)
 
-from . import df, frames, integrators, observables, potentials, simulation, units  # noqa: E402
+from . import df, frames, integrators, observables, potentials, simulation, streams, units  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["df", "frames", "integrators", "observables", "potentials", "simulation", "units", "__version__"]
+__all__ = ["df", "frames", "integrators", "observables", "potentials", "simulation", "streams", "units", "__version__"]

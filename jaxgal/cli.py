@@ -3,7 +3,9 @@
 ``jaxgal demo [--n N] [--out DIR] [--devices K]`` runs the end-to-end demo (see
 ``jaxgal.demo``). ``jaxgal suite OUT --n-sims N [--seed S] [--n-particles P]
 [--chunk-size C] [--chunks I,J,...] [--devices K]`` runs (or resumes) a suite of MW–LMC
-simulations drawn from the Table 1 prior (``jaxgal.simulation.run_suite``). ``--devices K`` splits the work over K host devices; it must be set before
+simulations drawn from the Table 1 prior (``jaxgal.simulation.run_suite``).
+``jaxgal stream fit CONFIG.toml [--out DIR]`` runs the stream-acceleration analysis
+(``jaxgal.streams.cli``). ``--devices K`` splits the work over K host devices; it must be set before
 JAX starts, so the CLI sets ``XLA_FLAGS`` itself and imports jaxgal afterwards.
 """
 
@@ -38,13 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     suite.add_argument("--chunk-size", type=int, default=16, help="simulations per stored chunk")
     suite.add_argument("--chunks", default=None, help="comma-separated chunk indices (default all)")
     suite.add_argument("--devices", type=int, default=None, help="host devices to shard over")
+    stream = sub.add_parser("stream", help="stream-track accelerations: `jaxgal stream fit CONFIG.toml`")
+    stream.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of jaxgal.streams.cli")
     args = parser.parse_args(argv)
 
-    _set_host_devices(args.devices)
+    _set_host_devices(getattr(args, "devices", None))
     if args.command == "demo":
         from . import demo as _demo
 
         return _demo.main(n=args.n, out=args.out)
+    if args.command == "stream":
+        from .streams.cli import main as _stream
+
+        return _stream(args.rest)
     if args.command == "suite":
         from .simulation import load_suite, run_suite
 

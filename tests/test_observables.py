@@ -1,7 +1,6 @@
 """Observables: the 52 summaries against astropy's sigma_clip, catalogues and their I/O,
 bootstrap errors, the noise model and mock catalogues."""
 
-import warnings
 
 import jax
 import jax.numpy as jnp

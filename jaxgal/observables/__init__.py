@@ -6,6 +6,7 @@
   :class:`SummaryConfig` (bins, quadrants, 3σ clipping), :func:`sigma_clipped_stats`;
 - ``_noise``: :func:`bootstrap_summaries` and the noise model :func:`add_noise`;
 - ``_mocks``: :class:`ErrorModel`, :func:`mock_catalogue`, :func:`selection_matched_mock`;
+- ``_default``: the embedded **mock** default observation, :func:`default_observation`;
 - ``_reflex``: the reflex-motion fit :func:`fit_reflex` (9- and 18-parameter models),
   :func:`reflex_nll`, :class:`ReflexFit`.
 
@@ -21,6 +22,7 @@ from ._catalogue import (
     read_catalogue,
     write_catalogue,
 )
+from ._default import DefaultObservation, default_observation
 from ._mocks import (
     ErrorModel,
     apply_errors,
@@ -46,6 +48,7 @@ __all__ = [
     "BootstrapSummaries",
     "CATALOGUE_COLUMNS",
     "Catalogue",
+    "DefaultObservation",
     "ErrorModel",
     "PAPER_QUADRANTS",
     "PARAM_NAMES",
@@ -59,6 +62,7 @@ __all__ = [
     "catalogue_from_particles",
     "catalogue_from_table",
     "catalogue_to_table",
+    "default_observation",
     "equal_bins",
     "fit_reflex",
     "gaia_pm_error",

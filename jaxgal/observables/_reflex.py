@@ -15,9 +15,10 @@ x (from l, b and its observed distance) has a Gaussian Galactocentric velocity w
 
     v̄ = ⟨v_r⟩ ê_r + ⟨v_φ⟩ ê_φ + ⟨v_θ⟩ ê_θ − v_travel,
 
-(r, φ, θ) Galactocentric spherical coordinates with θ the polar angle from +z (ê_θ =
-(xz, yz, −R²)/(rR) points south; ê_φ = (−y, x, 0)/R, R = √(x² + y²)) and covariance, for ``dispersion="galactocentric"``, E diag(σ_1², σ_2², σ_3²) Eᵀ
-with E = [ê_r ê_φ ê_θ] (σ_1,2,3 = σ_r, σ_φ, σ_θ), or, for ``dispersion="observables"`` (the
+with (r, φ, θ) Galactocentric spherical coordinates, θ the polar angle from +z
+(ê_θ = (xz, yz, −R²)/(rR) points south; ê_φ = (−y, x, 0)/R, R = √(x² + y²)). Its
+covariance is, for ``dispersion="galactocentric"``, E diag(σ_1², σ_2², σ_3²) Eᵀ with
+E = [ê_r ê_φ ê_θ] (σ_1,2,3 = σ_r, σ_φ, σ_θ), or, for ``dispersion="observables"`` (the
 published fits), diag(σ_1², σ_2², σ_3²) on the heliocentric (v_los, v_l, v_b) =
 (v_los, k d μ_l*, k d μ_b) (σ_1,2,3 = σ_vlos, σ_l, σ_b [km/s]).
 
@@ -48,10 +49,14 @@ error) contributes the marginal Gaussian of the ones it has:
 **Optimisation.** A generalised-least-squares solve (the means are linear in θ for fixed
 dispersions) gives a start; ``n_starts`` − 1 further starts put v_travel with the same
 magnitude (≥ 20 km/s) along a Fibonacci lattice of directions (the likelihood is
-multimodal in the apex direction). Each start is refined by a Levenberg–Marquardt-damped
-Newton iteration with the autodiff Hessian (``lax.while_loop``, at most ``max_steps``
-steps), all starts vmapped; the best is kept. Uncertainties: the inverse autodiff Hessian
-of −ln L at the optimum, propagated to v_travel, l_apex, b_apex (the delta method).
+multimodal in the apex direction). Each start is refined by Levenberg–Marquardt-damped
+Fisher scoring (``lax.while_loop``, at most ``max_steps`` steps; the gradient and the
+Fisher information F_ij = Σ [∂_iȳᵀ C⁻¹ ∂_jȳ + ½ tr(C⁻¹ ∂_iC C⁻¹ ∂_jC)] come from
+forward-mode derivatives of each star's ȳ and C), all starts vmapped; the best is kept.
+Uncertainties: the inverse of the exact autodiff Hessian of −ln L at the optimum,
+propagated to v_travel, l_apex, b_apex (the delta method). Per-star work is vmapped and
+the linear model's derivatives are assembled from per-star 9-parameter ones
+(p_n = (1 − t_n) p(r_1) + t_n p(r_2)).
 """
 
 from __future__ import annotations
