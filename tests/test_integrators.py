@@ -564,3 +564,20 @@ def test_sharded_equals_single_device_subprocess():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def test_per_orbit_tolerance_equals_separate_runs():
+    """ErrorControl with an (N,) rtol integrates each orbit exactly as a run with that orbit's
+    scalar rtol would (the lanes are independent), and a loose tolerance takes fewer steps."""
+    mw = jg.potentials.milky_way(1e12)
+    w0 = np.array([[12.0, 1.0, 2.0, 20.0, 180.0, 40.0], [60.0, -10.0, 30.0, -40.0, 90.0, 60.0], [8.0, 0.0, 0.5, 0.0, 230.0, 10.0]])
+    rtols = np.array([1e-10, 1e-5, 1e-7])
+    both = ji.integrate_orbits(mw, w0, 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=rtols, lanes=2))
+    for i, rt in enumerate(rtols):
+        one = ji.integrate_orbits(mw, w0[i : i + 1], 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=rt, lanes=1))
+        np.testing.assert_allclose(np.asarray(both.w[i]), np.asarray(one.w[0]), rtol=1e-12, atol=1e-12)
+        assert int(both.n_steps[i]) == int(one.n_steps[0])
+    loose = ji.integrate_orbits(mw, w0[:1], 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=1e-5))
+    assert int(loose.n_steps[0]) < int(both.n_steps[0])
+    with pytest.raises(ValueError, match="one value per orbit"):
+        ji.integrate_orbits(mw, w0, 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=rtols[:2]))

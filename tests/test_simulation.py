@@ -376,11 +376,13 @@ def test_gradient_of_southern_mean_vgsr_wrt_lmc_mass(n):
     np.testing.assert_allclose(float(tangent), float(fd), rtol=0.02)
 
 
-def test_simulate_batch_equals_single_runs():
+@pytest.mark.parametrize("vmap_size", [1, 2])
+def test_simulate_batch_equals_single_runs(vmap_size):
+    """simulate_batch, mapped (vmap_size 1, the CPU default) or vmapped, equals single runs."""
     thetas = np.stack([S.as_theta(S.FIDUCIAL_THETA).to_array(), S.as_theta(_EXTENDED).to_array()])
     keys = jax.random.split(jax.random.PRNGKey(5), 2)
     cfg = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)
-    batch = S.simulate_batch(thetas, keys, 64, config=cfg)
+    batch = S.simulate_batch(thetas, keys, 64, config=cfg, vmap_size=vmap_size)
     assert batch.particles.shape == (2, 64, 6)
     for i in range(2):
         one = S.simulate(thetas[i], keys[i], 64, config=cfg)
