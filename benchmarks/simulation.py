@@ -9,8 +9,8 @@ Sections (all in one run, seeded):
 1. **One simulation** at the fiducial θ (``jaxgal.simulation.FIDUCIAL_THETA``): compile time
    (first call − steady call) and steady wall time, split into its stages (DF build +
    sampling, two-body orbit, tracer integration) each jitted on its own.
-2. **Batch**: ``simulate_batch`` of ``--batch`` prior draws (split over the devices),
-   wall time and simulations per hour on this machine.
+2. **Batch**: ``simulate_batch`` of ``--batch`` prior draws (split over the devices, each
+   device mapping over its share), wall time and simulations per hour on this machine.
 3. **Memory**: XLA's compiled memory analysis (arguments + outputs + temporaries) of the
    one-simulation program and of the batch program, the per-simulation increment, the
    process's peak RSS, and the batch that would fit an 80 GB GPU (80 % of it usable, the
@@ -182,12 +182,12 @@ def main():
 
     # ---------------------------------------------------------------- 2. batch
     if not args.no_batch:
-        print(f"\n2. vmapped batch of {n_batch} prior draws (split over {len(devices)} device(s))")
+        print(f"\n2. simulate_batch of {n_batch} prior draws (split over {len(devices)} device(s))")
         thetas = S.sample_prior(jax.random.PRNGKey(args.seed + 1), n_batch)
         keys = jax.random.split(jax.random.PRNGKey(args.seed + 2), n_batch)
         fb, wb, batch = timed(lambda: S.simulate_batch(thetas, keys, n).particles, max(1, args.repeats - 1))
         per_hour = n_batch / wb * 3600
-        print(f"  compile {fb - wb:6.2f} s, steady {wb:6.2f} s → {wb / n_batch:5.2f} s per simulation, {per_hour:,.0f} simulations/hour")
+        print(f"  first call {fb:6.2f} s, steady {wb:6.2f} s → {wb / n_batch:5.2f} s per simulation, {per_hour:,.0f} simulations/hour")
         print(f"  (single simulation × {n_batch} = {wall * n_batch:6.2f} s)")
         records["batch"] = dict(size=n_batch, compile_s=fb - wb, wall_s=wb, per_sim_s=wb / n_batch, sims_per_hour=per_hour)
 
