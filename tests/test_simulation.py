@@ -437,22 +437,22 @@ def test_suite_is_resumable(tmp_path):
     """A 5-simulation suite in chunks of 2, interrupted after one chunk and resumed, equals
     the same suite run in one go (same θ, same keys, same summaries). Keys are
     fold_in(seed + 1, i), so the chunking cannot change them."""
-    cfg = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=5.0)
+    cfg = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)  # as the batch test: shared compile
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
-    S.run_suite(a, 5, seed=11, n_particles=40, chunk_size=2, config=cfg, chunks=[1], progress=False)
+    S.run_suite(a, 5, seed=11, n_particles=64, chunk_size=2, config=cfg, chunks=[1], progress=False)
     with pytest.raises(ValueError, match="incomplete"):
         S.load_suite(a)
     part = S.load_suite(a, allow_partial=True)
     assert list(part["index"]) == [2, 3]
-    written = S.run_suite(a, 5, seed=11, n_particles=40, chunk_size=2, config=cfg, progress=False)
+    written = S.run_suite(a, 5, seed=11, n_particles=64, chunk_size=2, config=cfg, progress=False)
     assert len(written) == 2  # chunk 1 was already there
     sa = S.load_suite(a)
     assert sa["theta"].shape == (5, 12) and sa["summaries"].shape == (5, 52)
     assert list(sa["index"]) == [0, 1, 2, 3, 4]
     np.testing.assert_array_equal(sa["theta"], np.asarray(S.sample_prior(jax.random.PRNGKey(11), 5)))
     with pytest.raises(ValueError, match="different settings"):
-        S.run_suite(a, 6, seed=11, n_particles=40, chunk_size=2, config=cfg, progress=False)
-    S.run_suite(b, 5, seed=11, n_particles=40, chunk_size=2, config=cfg, progress=False)  # one go
+        S.run_suite(a, 6, seed=11, n_particles=64, chunk_size=2, config=cfg, progress=False)
+    S.run_suite(b, 5, seed=11, n_particles=64, chunk_size=2, config=cfg, progress=False)  # one go
     sb = S.load_suite(b)
     np.testing.assert_allclose(sa["derived_m_mw_50"], sb["derived_m_mw_50"], rtol=1e-12)
     np.testing.assert_allclose(sa["derived_lmc_pericentre"], sb["derived_lmc_pericentre"], rtol=1e-10)

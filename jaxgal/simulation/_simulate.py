@@ -288,10 +288,19 @@ def simulate_batch(
     if keys.shape[0] != n_batch:
         raise ValueError(f"need one key per simulation: {n_batch} thetas, {keys.shape[0]} keys")
     devices = tuple(jax.devices())
-    one = devices[:1]
     if vmap_size is None:
         vmap_size = 1 if devices[0].platform == "cpu" else n_batch
     vmap_size = max(1, int(vmap_size))
+    if len(devices) > 1 and n_batch % len(devices) != 0:
+        devices = devices[:1]
+    return _simulate_batch(th, keys, n_particles, config, vmap_size, devices)
+
+
+@eqx.filter_jit
+def _simulate_batch(th: Theta, keys, n_particles: int, config: SimulationConfig, vmap_size: int, devices: tuple):
+    """One compiled program per (shapes, n_particles, config, vmap_size, devices): the batch
+    split over ``devices``, each mapping over its share ``vmap_size`` at a time."""
+    one = devices[:1]
 
     def one_sim(t, k):
         return _simulate(t, k, n_particles, config, one)
@@ -299,11 +308,10 @@ def simulate_batch(
     def run(th_, keys_):
         return jax.lax.map(lambda a: one_sim(*a), (th_, keys_), batch_size=min(vmap_size, keys_.shape[0]))
 
-    if len(devices) == 1 or n_batch % len(devices) != 0:
-        return jax.jit(run)(th, keys)
+    if len(devices) == 1:
+        return run(th, keys)
     from ..integrators import map_over_devices
 
-    # split the batch axis over devices; each device maps over its share
     def shard_fn(*arrays):
         return run(Theta(*arrays[:-1]), arrays[-1])
 
