@@ -367,7 +367,7 @@ def _soft_mean_vgsr_south_outer(particles, lo=70.0, hi=160.0, width=2.0):
 def test_gradient_of_southern_mean_vgsr_wrt_lmc_mass(n, config):
     """d⟨v_GSR⟩(south, 70–160 kpc)/d M_LMC through the whole simulation (forward mode, fixed
     key) equals a central finite difference (δM = 10⁹ Msun) within 2 %, with the default
-    error-controlled integrator. (A 1 Myr leapfrog gives a useless +963 km/s per Msun here:
+    error-controlled integrator. (A 1 Myr leapfrog gives a useless gradient here:
     the tangents of stars that plunged through the cusp with a fixed step explode even when
     the stars end up far out.)"""
     key = jax.random.PRNGKey(7)

@@ -231,8 +231,8 @@ def simulate(theta, key, n_particles: int = 20_000, *, config: SimulationConfig 
     mode (``jax.jvp`` / ``jax.jacfwd``) with the default error-controlled tracer
     integrator, and in both modes with a fixed-step ``tracer_method`` — but use the
     default for gradients: with a fixed 1 Myr leapfrog the tangents of stars that plunged
-    through the central cusp explode even for stars that end far out (measured: +963 km/s
-    per Msun for a statistic whose finite difference is −1e-10). The tangent of a
+    through the central cusp explode even for stars that end far out (seen while writing
+    the gradient test; no benchmark measures it). The tangent of a
     single tightly bound orbit grows exponentially over 2.2 Gyr (its Lyapunov time is tens
     of Myr, and a large fixed step makes it worse), so differentiate statistics of the
     outer halo with weights of compact support: a smooth weight that is merely tiny
@@ -271,8 +271,8 @@ def simulate_batch(
     simulation runs on one device); `vmap_size`: simulations vectorised together
     (``jax.lax.map`` with this ``batch_size`` over each device's share). Default: 1 on a
     CPU — the lane-scheduled integrator already fills a CPU core with one simulation's
-    orbits, and vectorising several costs more than running them in turn (measured: two
-    20,000-star simulations vmapped take 3× one) — and the whole share on a GPU.
+    orbits, and vectorising several was slower than running them in turn when tried (not
+    benchmarked) — and the whole share on a GPU.
 
     **Returns:** a :class:`SimulationResult` whose leaves have a leading batch axis B.
     """
