@@ -30,7 +30,7 @@ DENS = jax.jit(lambda pot, x: pot.density(x))
 MASS = jax.jit(lambda pot, r: pot.mass_enclosed(r))
 # Single-point internal-unit methods, vmapped over points (kpc → kpc²/Myr², kpc/Myr², Msun/kpc³).
 PHI_INT = jax.jit(jax.vmap(lambda p, xx: p._potential(xx, 0.0), (None, 0)))
-ACC_INT = jax.jit(jax.vmap(lambda p, xx: p._acceleration(xx, 0.0), (None, 0)))
+ACC_INT = jax.jit(jax.vmap(lambda p, xx: -p.grad_phi(xx, 0.0), (None, 0)))
 GRAD_AN = jax.jit(jax.vmap(lambda p, xx: p._gradient(xx, 0.0), (None, 0)))
 GRAD_AD = jax.jit(jax.vmap(lambda p, xx: jax.grad(p._potential)(xx, 0.0), (None, 0)))
 RHO_POISSON = jax.jit(jax.vmap(lambda p, xx: AbstractPotential._density(p, xx, 0.0), (None, 0)))
@@ -368,7 +368,7 @@ def test_parameter_gradients_vs_finite_differences():
     def loss(p):
         pot = TriaxialNFW(p["m_s"], p["r_s"], p["q_y"], p["q_z"], p["pitch"], p["yaw"], p["roll"])
         phi = jax.vmap(lambda xx: pot._potential(xx, 0.0))(x)
-        acc = jax.vmap(lambda xx: pot._acceleration(xx, 0.0))(x)
+        acc = jax.vmap(lambda xx: -pot.grad_phi(xx, 0.0))(x)
         return jnp.sum(phi) * 1e3 + jnp.sum(acc @ weights) * 1e6
 
     loss = jax.jit(loss)
@@ -386,7 +386,7 @@ def test_flattened_gradient_wrt_qz_vs_finite_difference():
 
     @jax.jit
     def az(q):
-        return FlattenedNFW(M_S, R_S, q)._acceleration(x, 0.0)[2]
+        return -FlattenedNFW(M_S, R_S, q).grad_phi(x, 0.0)[2]
 
     g = float(jax.jit(jax.grad(az))(0.81))
     fd = _fd(lambda q: float(az(q)), 0.81, 1e-5)

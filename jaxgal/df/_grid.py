@@ -6,7 +6,7 @@ use its monopole, the l = 0 term of its multipole expansion, which AGAMA also us
 
     Φ₀(r) = −∫_r^∞ G M(<r') / r'² dr',   Ψ = −Φ₀,
 
-with M(<r) the potential's ``_mass_enclosed`` (its spherically averaged radial force times
+with M(<r) the potential's ``m_enc`` (its spherically averaged radial force times
 r²/G, Gauss's theorem), so Ψ → 0 at infinity whatever additive constant the potential
 carries. Beyond the grid the integral runs on 32 Gauss–Legendre nodes in ln r over
 [r_max, 1e6 r_max] and then analytically for M ∝ r^a (a the local slope, an NFW halo's
@@ -124,7 +124,7 @@ def radial_grid(potential, *, r_min: float, r_max: float, n_grid: int, n_gl: int
     t = jnp.asarray(t, dtype)
 
     def mass_and_slope(x):
-        m, dm = jax.jvp(lambda xx: potential._mass_enclosed(jnp.exp(xx), t), (x,), (jnp.ones_like(x),))
+        m, dm = jax.jvp(lambda xx: potential.m_enc(jnp.exp(xx), t), (x,), (jnp.ones_like(x),))
         return m, dm
 
     yb, wb = (jnp.asarray(a, dtype) for a in gauss_legendre01(_N_BEYOND))

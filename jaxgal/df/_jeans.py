@@ -3,7 +3,7 @@ r"""Spherical Jeans equation for a constant anisotropy β (SPEC §E; Binney & Tr
     ν(r) σ_r²(r) = r^(−2β) ∫_r^∞ r'^(2β) ν(r') dΦ/dr' dr',   dΦ/dr = G M(<r) / r²,
     σ_θ = σ_φ = √(1 − β) σ_r,
 
-with M(<r) the potential's spherically averaged enclosed mass (``_mass_enclosed``: the
+with M(<r) the potential's spherically averaged enclosed mass (``m_enc``: the
 monopole, as used for the DF). Quadrature: the ln r' range [ln r, ln r_max] is split into
 ``n_panels`` equal panels with ``n_gl`` Gauss–Legendre nodes each (default 48 × 8; the
 integrand is smooth in ln r, so this is at round-off for panels narrower than ~1);
@@ -39,7 +39,7 @@ def _sigma_r2(r, potential, tracer, beta, t, r_max, n_panels, n_gl):
 
     def ln_integrand(xx):
         # ln [ r^(2β) ν G M / r² · r ]  (integrand per d ln r)
-        m = potential._mass_enclosed(jnp.exp(xx), t)
+        m = potential.m_enc(jnp.exp(xx), t)
         return (2.0 * beta - 1.0) * xx + tracer.log_density(jnp.exp(xx)) + jnp.log(U.G * m)
 
     ref = 2.0 * beta * lo + tracer.log_density(r)

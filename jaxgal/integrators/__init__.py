@@ -13,7 +13,6 @@
 - force terms (``_terms.py``): :class:`AbstractForceTerm`, :class:`GravityTerm`,
   :class:`ConstantAcceleration`, :class:`SumOfTerms`; velocity-dependent terms are kicked
   by implicit midpoint (``_kick.py``);
-- the fast force path for power-law-cutoff bulges (``_fastforce.py``);
 - sharding of the particle axis over devices (``_sharding.py``);
 - the host–satellite (MW–LMC) two-body orbit (``_twobody.py``) with Chandrasekhar
   dynamical friction (``_friction.py``), and the satellite's force on tracers in the
@@ -23,7 +22,6 @@
 from ._adaptive import AdaptiveSteps
 from ._api import METHODS, integrate_orbits
 from ._diffrax import DiffraxOptions
-from ._fastforce import fast_gradient
 from ._friction import ChandrasekharFriction, chandrasekhar_factor, coulomb_logarithm
 from ._result import OrbitResult
 from ._rk import ErrorControl
@@ -53,7 +51,6 @@ __all__ = [
     "as_force_term",
     "chandrasekhar_factor",
     "coulomb_logarithm",
-    "fast_gradient",
     "integrate_orbits",
     "integrate_two_body",
     "map_over_devices",

@@ -205,7 +205,7 @@ def _run_adaptive(
     stepfn = StepFunction.from_potential(
         pot, t0, disc_weight=disc_weight, omega_floor=eta / jnp.abs(dt_max), dtype=dtype
     )
-    energy = jax.vmap(lambda x: pot._potential(x, t0))(x0) + 0.5 * jnp.sum(v0 * v0, axis=1)
+    energy = jax.vmap(lambda x: pot.phi(x, t0))(x0) + 0.5 * jnp.sum(v0 * v0, axis=1)
     energy = jax.lax.stop_gradient(energy)
     n = x0.shape[0]
     n_dev = len(devices)
@@ -296,7 +296,6 @@ def integrate_orbits(
     atol: float | None = None,
     max_steps: int | None = None,
     midpoint_iterations: int = 2,
-    fast_forces: bool = True,
     unroll: int = 1,
     devices: Sequence[jax.Device] | None = None,
 ) -> OrbitResult:
@@ -337,7 +336,6 @@ def integrate_orbits(
       while the state and the integrator stay in ``dtype``.
     - `rtol`, `atol`, `max_steps`: diffrax PID controller tolerances (defaults 1e-10,
       1e-12; atol in kpc and kpc/Myr) and step limit per orbit.
-    - `fast_forces`: evaluate power-law-cutoff bulges by a closed series (default).
     - `unroll`: ``lax.scan`` unroll of the fixed-step loop.
     - `devices`: devices to split the orbits over (default all of ``jax.devices()``).
 
@@ -380,12 +378,12 @@ def integrate_orbits(
     dtype = jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"dtype must be a floating type; got {dtype}")
-    term = _cast(as_force_term(pot, extra_terms, fast=fast_forces), dtype)
+    term = _cast(as_force_term(pot, extra_terms), dtype)
     if force_dtype is not None:
         # Cast after the state dtype so that the gravity keeps its compute precision.
         term = SumOfTerms(
             tuple(
-                GravityTerm(t.potential, fast=t.fast, compute_dtype=force_dtype)
+                GravityTerm(t.potential, compute_dtype=force_dtype)
                 if isinstance(t, GravityTerm)
                 else t
                 for t in term.terms

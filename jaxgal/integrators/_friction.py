@@ -113,7 +113,7 @@ class ChandrasekharFriction(AbstractForceTerm):
         # radius floored at r_floor along the same direction; any direction at x = 0
         scale = jnp.where(inside, 1.0, self.r_floor / jnp.sqrt(jnp.where(inside, floor2, jnp.maximum(r2, 1e-300))))
         x_eval = jnp.where(r2 > 0, x * scale, jnp.array([self.r_floor, 0.0, 0.0], x.dtype))
-        rho = self.host._density(x_eval, t)
+        rho = self.host.rho(x_eval, t)
         v2 = jnp.sum(v * v)
         speed = jnp.sqrt(jnp.where(v2 > 0, v2, 1.0))
         speed = jnp.where(v2 > 0, speed, 0.0)

@@ -14,7 +14,8 @@ that the step is time-symmetric. It has two parts:
   time, but its potential well is shallow, so its share of the energy error is
   ~(Δt v/ζ)⁴ · ν²ζ²/v² with ν² = ∂Φ_disc/∂z / z. Equating that to the spherical error
   gives Ω²_disc = w · (v_E/ζ)² · √(ν²ζ² / (v_c² + v_E²)), summed over the Miyamoto–Nagai
-  discs found in the potential (single or three-disc exponential) with weight w.
+  discs the potential reports (:meth:`~jaxgal.potentials.AbstractPotential.thin_discs`)
+  with weight w.
 
 The monopole is a Chebyshev series in u = ln r on [ln 10⁻³, ln 10⁴] kpc (``n_cheb`` terms,
 fitted once per integration from a 16 × 8 quadrature of Φ over the sphere), so one Ω costs
@@ -35,7 +36,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import units as U
-from ..potentials import AbstractPotential, CompositePotential, MiyamotoNagai, MN3ExponentialDisc
+from ..potentials import AbstractPotential
 
 __all__ = ["StepFunction"]
 
@@ -74,21 +75,6 @@ def _clenshaw(c: Array, s: Array) -> Array:
     return s * b1 - b2 + c[0]
 
 
-def _collect_discs(pot) -> list[tuple[Array, Array, Array]]:
-    """(masses (k,), a (k,), b) of every Miyamoto–Nagai group in ``pot`` (composites walked)."""
-    if isinstance(pot, CompositePotential):
-        out = []
-        for c in pot.components:
-            out.extend(_collect_discs(c))
-        return out
-    if isinstance(pot, MN3ExponentialDisc):
-        m, a, b = pot.parameters()
-        return [(jnp.asarray(m), jnp.asarray(a), jnp.asarray(b))]
-    if isinstance(pot, MiyamotoNagai):
-        return [(jnp.atleast_1d(pot.mass), jnp.atleast_1d(pot.a), jnp.asarray(pot.b))]
-    return []
-
-
 class StepFunction(eqx.Module):
     """Ω(x; E) [1/Myr] for the adaptive integrator; build with :meth:`from_potential`.
 
@@ -123,7 +109,7 @@ class StepFunction(eqx.Module):
         u = 0.5 * (_U_HI - _U_LO) * nodes + 0.5 * (_U_HI + _U_LO)
         pts = jnp.asarray(np.exp(u)[:, None, None] * _DIRS[None], dtype=dtype).reshape(-1, 3)
         t = jnp.asarray(t0, dtype)
-        phi = jax.vmap(lambda x: pot._potential(x, t))(pts).reshape(n_cheb, -1)
+        phi = jax.vmap(lambda x: pot.phi(x, t))(pts).reshape(n_cheb, -1)
         phi0 = phi @ jnp.asarray(_W_DIRS, dtype=dtype)
         T = np.cos(np.outer(k, np.pi * (k + 0.5) / n_cheb)) * (2.0 / n_cheb)
         T[0] *= 0.5
@@ -132,7 +118,7 @@ class StepFunction(eqx.Module):
         D = np.stack([_cheb_derivative(e, 2.0 / (_U_HI - _U_LO)) for e in np.eye(n_cheb)], axis=1)
         c_du = jnp.asarray(D, dtype=dtype) @ c
         discs = tuple(
-            tuple(jnp.asarray(p, dtype=dtype) for p in group) for group in _collect_discs(pot)
+            tuple(jnp.asarray(p, dtype=dtype) for p in group) for group in pot.thin_discs()
         )
         return cls(
             cheb=jax.lax.stop_gradient(c),

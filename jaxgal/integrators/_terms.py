@@ -22,9 +22,8 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import units as U
 from ..potentials import AbstractPotential
-from ._fastforce import fast_gradient
 
-__all__ = ["AbstractForceTerm", "GravityTerm", "ConstantAcceleration", "SumOfTerms", "as_force_term"]
+__all__ = ["AbstractForceTerm", "GravityTerm", "ConstantAcceleration", "SumOfTerms", "as_force_term", "cast_floating"]
 
 
 class AbstractForceTerm(eqx.Module):
@@ -53,10 +52,8 @@ class GravityTerm(AbstractForceTerm):
 
     **Arguments:**
 
-    - `potential`.
-    - `fast` (static, default True): use the fast force path of ``_fastforce.py``
-      (closed series for power-law-cutoff bulges, fused Miyamoto–Nagai discs; same values
-      to ~1e-15, several times faster).
+    - `potential`: evaluated through its :meth:`~jaxgal.potentials.AbstractPotential.grad_phi`
+      (each potential's own fastest exact force).
     - `compute_dtype` (static, default None): evaluate the force in this precision (e.g.
       ``jnp.float32``: the potential's parameters and the position are cast, the result is
       cast back to the state's dtype) — mixed precision: a float64 state with float32
@@ -65,11 +62,10 @@ class GravityTerm(AbstractForceTerm):
     """
 
     potential: AbstractPotential
-    fast: bool = eqx.field(static=True, default=True)
     compute_dtype: Any = eqx.field(static=True, default=None)
     velocity_dependent: ClassVar[bool] = False
 
-    def __init__(self, potential: AbstractPotential, fast: bool = True, compute_dtype=None):
+    def __init__(self, potential: AbstractPotential, compute_dtype=None):
         if compute_dtype is not None:
             compute_dtype = jnp.dtype(compute_dtype)
             potential = jax.tree.map(
@@ -79,11 +75,10 @@ class GravityTerm(AbstractForceTerm):
                 potential,
             )
         self.potential = potential
-        self.fast = bool(fast)
         self.compute_dtype = compute_dtype
 
     def acceleration(self, t, x, v, args):
-        grad = fast_gradient(self.potential) if self.fast else self.potential._gradient
+        grad = self.potential.grad_phi
         if self.compute_dtype is None:
             return -grad(x, t).astype(x.dtype)
         cd = self.compute_dtype
@@ -146,18 +141,17 @@ class SumOfTerms(AbstractForceTerm):
         return (SumOfTerms(pos) if pos else None, SumOfTerms(vel) if vel else None)
 
 
-def as_force_term(pot_or_term, extra_terms=(), *, fast: bool = True, force_dtype=None) -> SumOfTerms:
+def as_force_term(pot_or_term, extra_terms=(), *, force_dtype=None) -> SumOfTerms:
     """The total force: gravity of a potential (or any term) plus ``extra_terms``.
 
     **Arguments:** `pot_or_term`: an :class:`~jaxgal.potentials.AbstractPotential` or an
-    :class:`AbstractForceTerm`; `extra_terms`: a term or a sequence of terms; `fast`: use the
-    fast force path for the potential; `force_dtype`: precision of the gravity evaluation
+    :class:`AbstractForceTerm`; `extra_terms`: a term or a sequence of terms; `force_dtype`: precision of the gravity evaluation
     (see :class:`GravityTerm`).
 
     **Returns:** a flat :class:`SumOfTerms`.
     """
     if isinstance(pot_or_term, AbstractPotential):
-        base: list[AbstractForceTerm] = [GravityTerm(pot_or_term, fast=fast, compute_dtype=force_dtype)]
+        base: list[AbstractForceTerm] = [GravityTerm(pot_or_term, compute_dtype=force_dtype)]
     elif isinstance(pot_or_term, SumOfTerms):
         base = list(pot_or_term.terms)
     elif isinstance(pot_or_term, AbstractForceTerm):
@@ -177,3 +171,14 @@ def as_force_term(pot_or_term, extra_terms=(), *, fast: bool = True, force_dtype
         else:
             raise TypeError(f"extra_terms must be AbstractForceTerm instances; got {type(term).__name__}")
     return SumOfTerms(base + extras)
+
+
+def cast_floating(tree, dtype):
+    """Cast every floating array leaf of a pytree to ``dtype`` (others untouched)."""
+
+    def f(leaf):
+        if eqx.is_array(leaf) and jnp.issubdtype(leaf.dtype, jnp.floating):
+            return leaf.astype(dtype)
+        return leaf
+
+    return jax.tree.map(f, tree)

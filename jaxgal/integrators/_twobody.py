@@ -132,11 +132,11 @@ class SatelliteInHostFrame(AbstractForceTerm):
 
     def host_acceleration(self, t) -> Float[Array, "3"]:
         """a_host(t) [kpc/Myr²]: the host centre's acceleration towards the satellite."""
-        return -self.satellite._gradient(-self.orbit.relative_position(t), t)
+        return -self.satellite.grad_phi(-self.orbit.relative_position(t), t)
 
     def acceleration(self, t, x, v, args):
         r = self.orbit.relative_position(t).astype(x.dtype)
-        return (-self.satellite._gradient(x - r, t) + self.satellite._gradient(-r, t)).astype(x.dtype)
+        return (-self.satellite.grad_phi(x - r, t) + self.satellite.grad_phi(-r, t)).astype(x.dtype)
 
 
 # ---------------------------------------------------------------------------------------
@@ -146,10 +146,10 @@ def _accelerations(host, sat, friction, t, y):
     """(a_host, a_sat) [kpc/Myr²] for the 12-vector y = (x_h, v_h, x_s, v_s)."""
     x_h, v_h, x_s, v_s = y[0:3], y[3:6], y[6:9], y[9:12]
     r = x_s - x_h
-    a_s = -host._gradient(r, t)
+    a_s = -host.grad_phi(r, t)
     if friction is not None:
         a_s = a_s + friction.acceleration(t, r, v_s - v_h, None)
-    a_h = -sat._gradient(-r, t)
+    a_h = -sat.grad_phi(-r, t)
     return a_h, a_s
 
 
@@ -172,8 +172,8 @@ def _leapfrog_step(host, sat, friction, t, y, h, n_iter):
 
     def kick(t_, x_h_, v_h_, x_s_, v_s_, c):
         r = x_s_ - x_h_
-        v_h_new = v_h_ - c * sat._gradient(-r, t_)
-        g_s = -host._gradient(r, t_)
+        v_h_new = v_h_ - c * sat.grad_phi(-r, t_)
+        g_s = -host.grad_phi(r, t_)
         if friction is None:
             return v_h_new, v_s_ + c * g_s
         u0 = v_s_ - v_h_

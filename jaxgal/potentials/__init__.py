@@ -6,8 +6,7 @@ inherits vectorised ``potential`` [(km/s)²], ``acceleration`` [km/s/Myr], ``hes
 positions of any batch shape (..., 3) in kpc. Parameters are differentiable leaves.
 """
 
-from ._base import AbstractPotential, AbstractSphericalPotential
-from ._composite import CompositePotential
+from ._base import AbstractPotential, AbstractSphericalPotential, CompositePotential
 from ._disc import MiyamotoNagai, MN3ExponentialDisc
 from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_roll
 from ._moving import TranslatingPotential

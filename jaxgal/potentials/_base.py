@@ -1,16 +1,23 @@
-"""The abstract potential: one method to implement, everything else derived.
+"""The abstract potential (one method to implement, everything else derived) and sums of
+potentials.
 
-A concrete potential implements only ``_potential(x, t)`` for **one** position ``x`` of
-shape (3,) in kpc at time ``t`` in Myr, returning Φ in kpc²/Myr² (internal units). Gradient,
-Hessian and density come from autodiff (ρ = ∇²Φ / 4πG); a subclass may override
-``_gradient`` or ``_density`` with an analytic form that is tested against autodiff.
+Three levels (``docs/conventions.md``):
 
-The public methods (``potential``, ``acceleration``, ``hessian``, ``density``,
-``circular_velocity``, ``mass_enclosed``) accept positions of any leading batch shape
-``(..., 3)`` in kpc (or an astropy Quantity), vectorise with ``jax.vmap``, and return the
-public units: Φ in (km/s)², accelerations in km/s/Myr, densities in Msun/kpc³, speeds in
-km/s, masses in Msun. Integrators call the underscored single-point methods, which work in
-the internal units (kpc, Myr, Msun).
+- **hooks** a subclass implements, for one position ``x`` (3,) [kpc] at time ``t`` [Myr] in
+  internal units: ``_potential`` (required, Φ in kpc²/Myr²); optionally ``_gradient``,
+  ``_density`` and ``_mass_enclosed`` with analytic forms, tested against autodiff of
+  ``_potential`` by the potential registry (``tests/potentials/``);
+- the **engine interface** other packages call inside jit, one point, internal units:
+  :meth:`~AbstractPotential.phi`, :meth:`~AbstractPotential.grad_phi`,
+  :meth:`~AbstractPotential.hess_phi`, :meth:`~AbstractPotential.rho`,
+  :meth:`~AbstractPotential.m_enc`, :meth:`~AbstractPotential.thin_discs`;
+- the **public methods** (``potential``, ``gradient``, ``acceleration``, ``hessian``,
+  ``density``, ``circular_velocity``, ``mass_enclosed``) for positions of any leading batch
+  shape (..., 3) in kpc (or astropy Quantities), vectorised with ``jax.vmap``, in public
+  units: Φ in (km/s)², accelerations in km/s/Myr, densities in Msun/kpc³, speeds in km/s,
+  masses in Msun.
+
+The maths (Poisson's equation, Gauss's theorem for M(<r)) is in ``docs/potentials.md``.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import units as U
+from .._custom_types import RealScalarLike
 
-__all__ = ["AbstractPotential", "AbstractSphericalPotential", "safe_norm"]
+__all__ = ["AbstractPotential", "AbstractSphericalPotential", "CompositePotential", "safe_norm"]
 
 
 def safe_norm(x: Float[Array, "3"]) -> Float[Array, ""]:
@@ -96,26 +104,67 @@ class AbstractPotential(eqx.Module):
     ``jax.grad`` with respect to a mass or a scale radius works through any method.
     """
 
-    # ---- single point, internal units (what integrators call) -------------------------
+    # ---- implementation hooks: one point, internal units ------------------------------
     @abc.abstractmethod
-    def _potential(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, ""]:
+    def _potential(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, ""]:
         """Φ(x, t) in kpc²/Myr² for one position x (kpc) at time t (Myr)."""
 
-    def _gradient(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, "3"]:
-        """∇Φ in kpc/Myr² (autodiff unless overridden)."""
+    def _gradient(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, "3"]:
+        """∇Φ in kpc/Myr² (autodiff unless overridden by an analytic form)."""
         return jax.grad(self._potential)(x, t)
 
-    def _acceleration(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, "3"]:
-        """−∇Φ in kpc/Myr²."""
-        return -self._gradient(x, t)
-
-    def _hessian(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, "3 3"]:
+    def _hessian(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, "3 3"]:
         """∂²Φ/∂xᵢ∂xⱼ in Myr⁻² (forward-over-reverse autodiff of the gradient)."""
         return jax.jacfwd(self._gradient)(x, t)
 
-    def _density(self, x: Float[Array, "3"], t: Float[ArrayLike, ""]) -> Float[Array, ""]:
+    def _density(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, ""]:
         """ρ = ∇²Φ / (4πG) in Msun/kpc³ (Poisson's equation, autodiff unless overridden)."""
         return jnp.trace(self._hessian(x, t)) / (4.0 * jnp.pi * U.G)
+
+    def _mass_enclosed(self, r: Float[ArrayLike, ""], t: RealScalarLike) -> Float[Array, ""]:
+        """M(<r) = r² ⟨∂Φ/∂r⟩ / G by Gauss's theorem, the mean over the sphere of radius r.
+
+        The spherical average uses 48 nodes in cos θ (clustered towards the plane) × 12 in
+        φ; spherical potentials override it with the closed form.
+        """
+        dirs = jnp.asarray(_SPHERE_DIRS, dtype=jnp.result_type(r, float))
+        w = jnp.asarray(_SPHERE_W, dtype=dirs.dtype)
+        grads = jax.vmap(lambda n: self._gradient(r * n, t))(dirs)
+        radial = jnp.sum(grads * dirs, axis=-1)
+        return r * r * jnp.sum(w * radial) / U.G
+
+    # ---- the engine interface: one point, internal units ----------------------------
+    # What integrators, distribution functions and other jaxgal packages call inside jit
+    # (they vmap it themselves). Final methods: subclasses implement the hooks above.
+    def phi(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, ""]:
+        """Φ(x, t) [kpc²/Myr²] for one position x (3,) [kpc] at time t [Myr]."""
+        return self._potential(x, t)
+
+    def grad_phi(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, "3"]:
+        """∇Φ(x, t) [kpc/Myr²] for one position: the force evaluation every integrator
+        uses (minus the acceleration); each potential's fastest exact form."""
+        return self._gradient(x, t)
+
+    def hess_phi(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, "3 3"]:
+        """∂²Φ/∂xᵢ∂xⱼ [Myr⁻²] for one position."""
+        return self._hessian(x, t)
+
+    def rho(self, x: Float[Array, "3"], t: RealScalarLike) -> Float[Array, ""]:
+        """Mass density ρ(x, t) [Msun/kpc³] for one position."""
+        return self._density(x, t)
+
+    def m_enc(self, r: Float[ArrayLike, ""], t: RealScalarLike) -> Float[Array, ""]:
+        """M(<r) [Msun] within the sphere of radius r [kpc] (one radius): the closed form
+        for spherical potentials, Gauss's theorem on the spherically averaged radial force
+        otherwise."""
+        return self._mass_enclosed(r, t)
+
+    def thin_discs(self) -> tuple[tuple[Array, Array, Array], ...]:
+        """The Miyamoto–Nagai discs this potential contains, as groups ``(masses (k,) [Msun],
+        a (k,) [kpc], b [kpc])`` sharing one b. Used only to choose adaptive step sizes
+        (a thin disc is crossed much faster than an orbit turns); () for potentials without
+        one."""
+        return ()
 
     # ---- public, any batch shape, public units ----------------------------------------
     def potential(self, x, t=0.0) -> Float[Array, "..."]:
@@ -131,7 +180,7 @@ class AbstractPotential(eqx.Module):
     def acceleration(self, x, t=0.0) -> Float[Array, "... 3"]:
         """−∇Φ at ``x`` (..., 3) [kpc] and ``t`` [Myr] → (..., 3) [km/s/Myr]."""
         x = _as_positions(x)
-        return _batched(self._acceleration, x, t, (3,)) / U.KMS_TO_KPC_MYR
+        return -_batched(self._gradient, x, t, (3,)) / U.KMS_TO_KPC_MYR
 
     def hessian(self, x, t=0.0) -> Float[Array, "... 3 3"]:
         """∂²Φ/∂xᵢ∂xⱼ at ``x`` (..., 3) [kpc] → (..., 3, 3) [(km/s)²/kpc²]."""
@@ -157,18 +206,6 @@ class AbstractPotential(eqx.Module):
         g = _batched(self._gradient, x, t, (3,))
         return jnp.sqrt(r * g[..., 0]) / U.KMS_TO_KPC_MYR
 
-    def _mass_enclosed(self, r: Float[ArrayLike, ""], t: Float[ArrayLike, ""]) -> Float[Array, ""]:
-        """M(<r) = r² ⟨∂Φ/∂r⟩ / G by Gauss's theorem, the mean over the sphere of radius r.
-
-        The spherical average uses 48 nodes in cos θ (clustered towards the plane) × 12 in
-        φ; spherical potentials override it with the closed form.
-        """
-        dirs = jnp.asarray(_SPHERE_DIRS, dtype=jnp.result_type(r, float))
-        w = jnp.asarray(_SPHERE_W, dtype=dirs.dtype)
-        grads = jax.vmap(lambda n: self._gradient(r * n, t))(dirs)
-        radial = jnp.sum(grads * dirs, axis=-1)
-        return r * r * jnp.sum(w * radial) / U.G
-
     def mass_enclosed(self, r, t=0.0) -> Float[Array, "..."]:
         """Mass within the sphere of radius ``r`` [kpc], from the spherically averaged
         radial force (Gauss's theorem) → [Msun], the shape of ``r``."""
@@ -176,9 +213,8 @@ class AbstractPotential(eqx.Module):
         t = jnp.broadcast_to(jnp.asarray(U.to_value(t, "Myr"), dtype=r.dtype), r.shape)
         return jax.vmap(self._mass_enclosed)(r.reshape(-1), t.reshape(-1)).reshape(r.shape)
 
-    def __add__(self, other: "AbstractPotential") -> "AbstractPotential":
-        from ._composite import CompositePotential
-
+    def __add__(self, other: "AbstractPotential") -> "CompositePotential":
+        """``a + b``: a flat :class:`CompositePotential` of both."""
         return CompositePotential.of(self, other)
 
 
@@ -205,3 +241,74 @@ class AbstractSphericalPotential(AbstractPotential):
 
     def _mass_enclosed(self, r, t):
         return self._mass_r(r)
+
+
+class CompositePotential(AbstractPotential):
+    """Φ = Σᵢ Φᵢ: a sum of potentials, each keeping its own (analytic or autodiff) forces.
+
+    **Arguments:**
+
+    - `components`: a tuple of potentials.
+    - `names`: optional tuple of names, one per component (static), so that
+      ``pot["halo"]`` returns a component.
+
+    ``a + b`` on two potentials builds a flat composite.
+    """
+
+    components: tuple[AbstractPotential, ...]
+    names: tuple[str, ...] = eqx.field(static=True)
+
+    def __init__(self, components, names=None):
+        components = tuple(components)
+        if not components:
+            raise ValueError("CompositePotential needs at least one component")
+        for c in components:
+            if not isinstance(c, AbstractPotential):
+                raise TypeError(f"CompositePotential components must be potentials; got {type(c)}")
+        if names is None:
+            names = tuple(f"c{i}" for i in range(len(components)))
+        names = tuple(names)
+        if len(names) != len(components) or len(set(names)) != len(names):
+            raise ValueError(f"names must be unique, one per component; got {names}")
+        self.components = components
+        self.names = names
+
+    @classmethod
+    def of(cls, *pots: AbstractPotential) -> "CompositePotential":
+        """A flat composite of ``pots`` (nested composites are unpacked)."""
+        comps, names = [], []
+        for p in pots:
+            if isinstance(p, CompositePotential):
+                comps.extend(p.components)
+                names.extend(p.names)
+            else:
+                comps.append(p)
+                names.append(type(p).__name__.lower())
+        seen: dict[str, int] = {}
+        unique = []
+        for n in names:
+            k = seen.get(n, 0)
+            seen[n] = k + 1
+            unique.append(n if k == 0 else f"{n}{k}")
+        return cls(comps, unique)
+
+    def __getitem__(self, name: str) -> AbstractPotential:
+        try:
+            return self.components[self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no component named {name!r}; have {self.names}") from None
+
+    def _potential(self, x, t):
+        return sum(c._potential(x, t) for c in self.components)
+
+    def _gradient(self, x, t):
+        return sum(c._gradient(x, t) for c in self.components)
+
+    def _density(self, x, t):
+        return sum(c._density(x, t) for c in self.components)
+
+    def _mass_enclosed(self, r, t):
+        return sum(c._mass_enclosed(r, t) for c in self.components)
+
+    def thin_discs(self):
+        return tuple(d for c in self.components for d in c.thin_discs())

@@ -40,7 +40,10 @@ class MiyamotoNagai(AbstractPotential):
         return _mn_potential(self.mass, self.a, self.b, x)
 
     def _gradient(self, x, t):
-        return _mn_gradient(self.mass, self.a, self.b, x)
+        return _mn_sum_gradient(jnp.reshape(self.mass, (1,)), jnp.reshape(self.a, (1,)), self.b, x)
+
+    def thin_discs(self):
+        return ((jnp.atleast_1d(self.mass), jnp.atleast_1d(self.a), jnp.asarray(self.b)),)
 
     def _density(self, x, t):
         return _mn_density(self.mass, self.a, self.b, x)
@@ -51,12 +54,26 @@ def _mn_potential(mass, a, b, x):
     return -U.G * mass / jnp.sqrt(x[0] ** 2 + x[1] ** 2 + (a + zb) ** 2)
 
 
-def _mn_gradient(mass, a, b, x):
-    R2 = x[0] ** 2 + x[1] ** 2
-    zb = jnp.sqrt(x[2] ** 2 + b**2)
-    az = a + zb
-    gm = U.G * mass / (R2 + az**2) ** 1.5
-    return jnp.stack([gm * x[0], gm * x[1], gm * x[2] * az / zb])
+def _mn_sum_gradient(masses, a, b, x):
+    """∇Φ of Σᵢ Miyamoto–Nagai(Mᵢ, aᵢ, b) with a common b, fused: one √(z² + b²) for all
+    discs and, per disc, one √ and one division, D·√D instead of the fractional power
+    D^{3/2} (which cost exp(1.5 log D) and made the three-disc exponential the most
+    expensive component of a Milky Way force).
+
+    ∂Φ/∂R = Σ G Mᵢ R / Dᵢ^{3/2},  ∂Φ/∂z = Σ G Mᵢ (aᵢ + ζ) z / (ζ Dᵢ^{3/2}),
+    ζ = √(z² + b²), Dᵢ = R² + (aᵢ + ζ)².
+    """
+    R2 = x[0] * x[0] + x[1] * x[1]
+    zb = jnp.sqrt(x[2] * x[2] + b * b)
+    f_R = 0.0
+    f_z = 0.0
+    for i in range(masses.shape[0]):
+        az = a[i] + zb
+        D = R2 + az * az
+        gm = (U.G * masses[i]) / (D * jnp.sqrt(D))
+        f_R = f_R + gm
+        f_z = f_z + gm * az
+    return jnp.stack([f_R * x[0], f_R * x[1], f_z * x[2] / zb])
 
 
 def _mn_density(mass, a, b, x):
@@ -144,7 +161,11 @@ class MN3ExponentialDisc(AbstractPotential):
 
     def _gradient(self, x, t):
         m, a, b = self.parameters()
-        return sum(_mn_gradient(m[i], a[i], b, x) for i in range(3))
+        return _mn_sum_gradient(m.astype(x.dtype), a.astype(x.dtype), b.astype(x.dtype), x)
+
+    def thin_discs(self):
+        m, a, b = self.parameters()
+        return ((jnp.asarray(m), jnp.asarray(a), jnp.asarray(b)),)
 
     def _density(self, x, t):
         m, a, b = self.parameters()

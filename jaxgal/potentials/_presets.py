@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import units as U
-from ._composite import CompositePotential
+from ._base import CompositePotential
 from ._disc import MiyamotoNagai, MN3ExponentialDisc
 from ._spherical import NFW, Hernquist, PowerLawCutoff, _nfw_mu, r200_from_m200
 from ._validation import as_param, check_positive

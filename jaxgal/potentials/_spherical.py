@@ -12,10 +12,10 @@ import jax.scipy.special as jsp
 from jaxtyping import Array, Float
 
 from .. import units as U
-from ._base import AbstractSphericalPotential
+from ._base import AbstractSphericalPotential, safe_norm
 from ._validation import as_param, check_positive, check_range
 
-__all__ = ["NFW", "Hernquist", "Plummer", "PowerLawCutoff", "rho_crit", "r200_from_m200"]
+__all__ = ["NFW", "Hernquist", "Plummer", "PowerLawCutoff", "rho_crit", "r200_from_m200", "gammainc_series"]
 
 
 def rho_crit(h0: float = U.H0_DEFAULT) -> float:
@@ -88,8 +88,6 @@ class NFW(AbstractSphericalPotential):
         return self.m_s * _nfw_mu(r / self.r_s)
 
     def _density(self, x, t):
-        from ._base import safe_norm
-
         s = safe_norm(x) / self.r_s
         return self.m_s / (4.0 * jnp.pi * self.r_s**3) / (s * (1.0 + s) ** 2)
 
@@ -117,8 +115,6 @@ class Hernquist(AbstractSphericalPotential):
         return self.mass * r * r / (r + self.r_s) ** 2
 
     def _density(self, x, t):
-        from ._base import safe_norm
-
         r = safe_norm(x)
         return self.mass * self.r_s / (2.0 * jnp.pi * r * (r + self.r_s) ** 3)
 
@@ -161,6 +157,62 @@ class Plummer(AbstractSphericalPotential):
         return 3.0 * self.mass / (4.0 * jnp.pi * self.r_s**3) * (1.0 + s2) ** -2.5
 
 
+#: Above this x = r²/r_c², P(a, x) = 1 to double precision (Q(a, 36) < 2e-15 for a ≤ 1.5).
+X_MAX = 36.0
+#: Number of series terms: the truncated tail at x = X_MAX is < e^{−45} of the sum.
+N_SERIES = 104
+_BLOCK = 13
+_BLOCKS = N_SERIES // _BLOCK
+
+
+def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, ""]) -> Float[Array, ""]:
+    """P(a, x), the regularised lower incomplete gamma function, for a > 0 and x ≥ 0, by a
+    fixed-length power series (exact to round-off for x < ``X_MAX``, 1 beyond).
+
+    The power series of Abramowitz & Stegun 6.5.29,
+
+        P(a, x) = x^a e^{−x} / Γ(a + 1) · Σ_{n≥0} xⁿ / ((a + 1)(a + 2)…(a + n)),
+
+    summed with a fixed number of terms (:data:`N_SERIES`), which XLA fuses into one
+    vectorised loop, unlike ``jax.scipy.special.gammainc``, a data-dependent iteration about
+    50× slower than the rest of a Milky Way force. Every term is positive, so there is no
+    cancellation: relative error a few ulp (1e-13 against scipy, 2e-5 in float32; tested).
+    Differentiable in a and x.
+
+    With y = x / X_MAX ∈ [0, 1] the series is Σₙ dₙ yⁿ, dₙ = X_MAXⁿ / ((a + 1)…(a + n)),
+    whose coefficients (1 … 10¹⁵, no under/overflow in float32) depend only on the shared
+    parameter a, so they are computed once per force call (unbatched under ``vmap``). All
+    terms are positive, so any summation order is accurate: the polynomial is evaluated as
+    :data:`_BLOCKS` independent Horner chains of :data:`_BLOCK` terms joined by a Horner
+    sum in y^_BLOCK, which keeps the CPU's pipelines full (a single 104-term Horner chain
+    is latency bound and cost 4× more).
+    """
+    inside = x < X_MAX
+    # Clamp before the series so that neither branch overflows (the tail is discarded by
+    # the where, but its NaN would poison the gradient).
+    xs = jnp.clip(x, jnp.finfo(x.dtype).tiny, X_MAX)
+    a = jnp.asarray(a, x.dtype)
+    n = jnp.arange(1, N_SERIES, dtype=x.dtype)
+    log_d = n * jnp.log(jnp.asarray(X_MAX, x.dtype)) - jnp.cumsum(jnp.log(a + n))
+    d = jnp.concatenate([jnp.ones((1,), x.dtype), jnp.exp(log_d)])  # (N_SERIES,)
+    y = xs / X_MAX
+    chains = []
+    for m in range(_BLOCKS):
+        c = d[m * _BLOCK : (m + 1) * _BLOCK]
+        p = c[_BLOCK - 1] * jnp.ones_like(y)
+        for i in range(_BLOCK - 2, -1, -1):
+            p = p * y + c[i]
+        chains.append(p)
+    yb = y
+    for _ in range(_BLOCK - 1):
+        yb = yb * y  # y^_BLOCK (13 multiplies; cheap and accurate)
+    s = chains[-1]
+    for p in chains[-2::-1]:
+        s = s * yb + p
+    p = jnp.exp(a * jnp.log(xs) - xs - jsp.gammaln(a + 1.0)) * s
+    return jnp.where(inside, jnp.minimum(p, 1.0), 1.0)
+
+
 class PowerLawCutoff(AbstractSphericalPotential):
     r"""Power law with a Gaussian cutoff (galpy's ``PowerSphericalPotentialwCutoff``, gala's
     ``PowerLawCutoffPotential``; the bulge of MWPotential2014, Bovy 2015).
@@ -169,6 +221,8 @@ class PowerLawCutoff(AbstractSphericalPotential):
     M(<r) = M P(3/2 − α/2, r²/r_c²),
     Φ(r) = −G M(<r)/r − G M Γ(1 − α/2) Q(1 − α/2, r²/r_c²) / (r_c Γ(3/2 − α/2)),
     with P and Q the regularised lower and upper incomplete gamma functions (needs α < 2).
+    P is evaluated by the fixed-length series :func:`gammainc_series` (the force every
+    integrator uses: no data-dependent special-function loop), Q by ``jax.scipy``.
 
     **Arguments:** `mass`: total mass M [Msun]; `alpha`: inner slope α ∈ [0, 2);
     `r_c`: cutoff radius [kpc].
@@ -186,7 +240,16 @@ class PowerLawCutoff(AbstractSphericalPotential):
         check_range("PowerLawCutoff", "alpha", self.alpha, 0.0, 2.0, closed=(True, False))
 
     def _mass_r(self, r):
-        return self.mass * jsp.gammainc(1.5 - 0.5 * self.alpha, (r / self.r_c) ** 2)
+        return self.mass * gammainc_series(1.5 - 0.5 * self.alpha, (r / self.r_c) ** 2)
+
+    def _gradient(self, x, t):
+        # ∇Φ = G M(<r) x / r³ written in r² = x·x (one √, no fractional power): the form
+        # every integrator uses, tested against autodiff of Φ by the registry.
+        r2 = jnp.sum(x * x)
+        safe = r2 > 0
+        r2s = jnp.where(safe, r2, 1.0)
+        m = self.mass * gammainc_series(1.5 - 0.5 * self.alpha, r2s / self.r_c**2)
+        return jnp.where(safe, U.G * m / (r2s * jnp.sqrt(r2s)), 0.0) * x
 
     def _potential_r(self, r):
         a2 = 1.0 - 0.5 * self.alpha
@@ -198,8 +261,6 @@ class PowerLawCutoff(AbstractSphericalPotential):
         return -U.G * (inner + self.mass * outer)
 
     def _density(self, x, t):
-        from ._base import safe_norm
-
         r = safe_norm(x)
         a3 = 1.5 - 0.5 * self.alpha
         rho0 = self.mass / (2.0 * jnp.pi * self.r_c ** (3.0 - self.alpha) * jnp.exp(jsp.gammaln(a3)))

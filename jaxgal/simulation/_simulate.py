@@ -195,7 +195,7 @@ def _simulate(theta: Theta, key, n_particles: int, config: SimulationConfig, dev
     r50 = jnp.asarray(50.0, dtype=m200.dtype)
     derived = {
         "m_mw_50": mw.mass_enclosed(r50),
-        "m_lmc_50": lmc_pot._mass_r(r50),
+        "m_lmc_50": lmc_pot.m_enc(r50, 0.0),
         "m200": m200,
         "c200": c200,
         "c200_clipped": clipped,

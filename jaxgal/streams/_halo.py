@@ -74,7 +74,7 @@ def _potential(model, theta):
 def model_accelerations(model: str, theta, x) -> jnp.ndarray:
     """Cylindrical accelerations (M, 3) [km/s/Myr] of a halo model with parameters theta at x (M, 3)."""
     pot = _potential(model, theta)
-    a = jax.vmap(lambda p: pot._acceleration(p, 0.0))(x) / U.KMS_TO_KPC_MYR
+    a = jax.vmap(lambda p: -pot.grad_phi(p, 0.0))(x) / U.KMS_TO_KPC_MYR
     R = jnp.hypot(x[:, 0], x[:, 1])
     c, s = x[:, 0] / R, x[:, 1] / R
     return jnp.stack([a[:, 0] * c + a[:, 1] * s, -a[:, 0] * s + a[:, 1] * c, a[:, 2]], -1)
