@@ -74,7 +74,7 @@ def run_gala(gpot, w0, t_end, integrator: str, dt=None, rtol=None):
 
 def gala_mw_lmc_inertial(mw, lmc, orbit):
     """The MW and the LMC of a jaxgal simulation as gala potentials whose centres move on the
-    two-body trajectories of ``orbit`` (a :class:`jaxgal.integrators.TwoBodyOrbit`), in
+    two-body trajectories of ``orbit`` (a :class:`jaxgal.satellites.TwoBodyOrbit`), in
     the inertial frame where the MW centre is at rest at the origin at t = 0.
 
     gala's ``TimeInterpolatedPotential`` (cubic splines of the centres on the orbit's time

@@ -49,10 +49,10 @@ def _parse():
 
 
 ARGS = _parse()
-if ARGS.devices:
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
-    ).strip()
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from jaxgal._hostdevices import set_host_device_count  # noqa: E402  (imports no JAX)
+
+set_host_device_count(ARGS.devices)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -104,9 +104,9 @@ def summarise(pot, w0, w, ref, e0) -> dict:
 # ---------------------------------------------------------------------------------------
 # jaxgal
 # ---------------------------------------------------------------------------------------
-def run_jaxgal(mw, w0, t_end, method, dt, kw, repeats):
+def run_jaxgal(mw, w0, t_end, kw, repeats):
     def call():
-        r = ji.integrate_orbits(mw, w0, 0.0, t_end, dt, method=method, **kw)
+        r = ji.integrate_orbits(mw, w0, 0.0, t_end, **kw)
         r.w.block_until_ready()
         return r
 
@@ -122,44 +122,59 @@ def run_jaxgal(mw, w0, t_end, method, dt, kw, repeats):
     return np.asarray(r.w), np.asarray(r.n_steps), wall, max(first - wall, 0.0)
 
 
-def force_evals_per_step(method: str) -> int:
-    if method in ji.SCHEMES:
-        return ji.SCHEMES[method].n_force
-    return {"dopri8": 13, "tsit5": 6, "dopri5": 6}[method]
+def force_evals_per_step(scheme: str) -> int:
+    """Force evaluations per step of a scheme name."""
+    if scheme in SPLITTING_EVALS:
+        return SPLITTING_EVALS[scheme]
+    return {"dopri8": 13, "tsit5": 6, "dopri5": 6, "rk4": 4}[scheme]
+
+
+SPLITTING_EVALS = {name: len(getattr(ji, cls).splitting.drifts) for name, cls in
+                   [("leapfrog", "Leapfrog"), ("yoshida4", "Yoshida4"), ("suzuki4", "Suzuki4"), ("bm4", "BM4"), ("bm6", "BM6")]}
+
+
+def _fixed(method, dt, **kw):
+    return dict(dt=dt, method=method, **kw)
+
+
+def _diffrax(name, rtol):
+    import diffrax
+
+    return dict(solver=ji.Diffrax(name, diffrax.PIDController(rtol=rtol, atol=1e-10)))
 
 
 def configurations(quick: bool):
-    """(label, method, step label, dt, kwargs, slow)."""
-    EC, AS = ji.ErrorControl, ji.AdaptiveSteps
+    """(label, scheme, step label, integrate_orbits keywords, slow)."""
+    EC, AC = ji.ErrorControlledRK, ji.AdaptiveComposition
     cfg = [
-        ("leapfrog", "leapfrog", "dt=0.5", 0.5, {}, False),
-        ("bm4", "bm4", "dt=1", 1.0, {}, False),
-        ("tsit5+lanes", "tsit5", "rtol=2e-7", 1.0, dict(step_control=EC(rtol=2e-7, lanes=256)), False),
-        ("adaptive", "suzuki4", "eta=0.3", 10.0, dict(step_control=AS(eta=0.3, lanes=256)), False),
+        ("leapfrog", "leapfrog", "dt=0.5", _fixed("leapfrog", 0.5), False),
+        ("bm4", "bm4", "dt=1", _fixed("bm4", 1.0), False),
+        ("tsit5+lanes", "tsit5", "rtol=2e-7", dict(solver=EC("tsit5", rtol=2e-7, lanes=256)), False),
+        ("adaptive", "suzuki4", "eta=0.3", dict(solver=AC("suzuki4", eta=0.3, lanes=256, dt_max=10.0)), False),
     ]
     if quick:
         return cfg
     return [
-        ("leapfrog", "leapfrog", "dt=1", 1.0, {}, False),
-        ("leapfrog", "leapfrog", "dt=0.5", 0.5, {}, False),
-        ("leapfrog", "leapfrog", "dt=0.25", 0.25, {}, False),
-        ("leapfrog f32", "leapfrog", "dt=0.5", 0.5, dict(dtype=jnp.float32), False),
-        ("leapfrog f64+f32 force", "leapfrog", "dt=0.5", 0.5, dict(force_dtype=jnp.float32), False),
-        ("yoshida4", "yoshida4", "dt=1", 1.0, {}, False),
-        ("bm4", "bm4", "dt=2", 2.0, {}, False),
-        ("bm4", "bm4", "dt=1", 1.0, {}, False),
-        ("bm4", "bm4", "dt=0.5", 0.5, {}, False),
-        ("bm6", "bm6", "dt=1", 1.0, {}, False),
-        ("adaptive", "suzuki4", "eta=0.3", 10.0, dict(step_control=AS(eta=0.3, lanes=256)), False),
-        ("adaptive", "suzuki4", "eta=0.2", 10.0, dict(step_control=AS(eta=0.2, lanes=256)), False),
-        ("tsit5+lanes", "tsit5", "rtol=4e-7", 1.0, dict(step_control=EC(rtol=4e-7, lanes=256)), False),
-        ("tsit5+lanes", "tsit5", "rtol=2e-7", 1.0, dict(step_control=EC(rtol=2e-7, lanes=256)), False),
-        ("tsit5+lanes", "tsit5", "rtol=1e-7", 1.0, dict(step_control=EC(rtol=1e-7, lanes=256)), False),
-        ("dopri5+lanes", "dopri5", "rtol=1e-7", 1.0, dict(step_control=EC(rtol=1e-7, lanes=256)), False),
-        ("dopri8+lanes", "dopri8", "rtol=3e-6", 1.0, dict(step_control=EC(rtol=3e-6, lanes=256)), False),
-        ("dopri8+lanes", "dopri8", "rtol=1e-8", 1.0, dict(step_control=EC(rtol=1e-8, lanes=256)), False),
-        ("diffrax vmap", "tsit5", "rtol=2e-7", 1.0, dict(rtol=2e-7, atol=1e-10), True),
-        ("diffrax vmap", "dopri8", "rtol=1e-8", 1.0, dict(rtol=1e-8, atol=1e-10), True),
+        ("leapfrog", "leapfrog", "dt=1", _fixed("leapfrog", 1.0), False),
+        ("leapfrog", "leapfrog", "dt=0.5", _fixed("leapfrog", 0.5), False),
+        ("leapfrog", "leapfrog", "dt=0.25", _fixed("leapfrog", 0.25), False),
+        ("leapfrog f32", "leapfrog", "dt=0.5", _fixed("leapfrog", 0.5, dtype=jnp.float32), False),
+        ("leapfrog f64+f32 force", "leapfrog", "dt=0.5", _fixed("leapfrog", 0.5, force_dtype=jnp.float32), False),
+        ("yoshida4", "yoshida4", "dt=1", _fixed("yoshida4", 1.0), False),
+        ("bm4", "bm4", "dt=2", _fixed("bm4", 2.0), False),
+        ("bm4", "bm4", "dt=1", _fixed("bm4", 1.0), False),
+        ("bm4", "bm4", "dt=0.5", _fixed("bm4", 0.5), False),
+        ("bm6", "bm6", "dt=1", _fixed("bm6", 1.0), False),
+        ("adaptive", "suzuki4", "eta=0.3", dict(solver=AC("suzuki4", eta=0.3, lanes=256, dt_max=10.0)), False),
+        ("adaptive", "suzuki4", "eta=0.2", dict(solver=AC("suzuki4", eta=0.2, lanes=256, dt_max=10.0)), False),
+        ("tsit5+lanes", "tsit5", "rtol=4e-7", dict(solver=EC("tsit5", rtol=4e-7, lanes=256)), False),
+        ("tsit5+lanes", "tsit5", "rtol=2e-7", dict(solver=EC("tsit5", rtol=2e-7, lanes=256)), False),
+        ("tsit5+lanes", "tsit5", "rtol=1e-7", dict(solver=EC("tsit5", rtol=1e-7, lanes=256)), False),
+        ("dopri5+lanes", "dopri5", "rtol=1e-7", dict(solver=EC("dopri5", rtol=1e-7, lanes=256)), False),
+        ("dopri8+lanes", "dopri8", "rtol=3e-6", dict(solver=EC("dopri8", rtol=3e-6, lanes=256)), False),
+        ("dopri8+lanes", "dopri8", "rtol=1e-8", dict(solver=EC("dopri8", rtol=1e-8, lanes=256)), False),
+        ("diffrax vmap", "tsit5", "rtol=2e-7", _diffrax("tsit5", 2e-7), True),
+        ("diffrax vmap", "dopri8", "rtol=1e-8", _diffrax("dopri8", 1e-8), True),
     ]
 
 
@@ -187,7 +202,7 @@ def profile(n_lanes: int = 2048, n_rep: int = 200):
     """Where the time of one step goes: force per component (f64 and f32), the bare
     ``lax.scan`` leapfrog with a trivial force, the leapfrog and the lane-scheduled RK with
     the full Milky Way force."""
-    from jaxgal.integrators._api import _cast
+    from jaxgal.integrators._terms import cast_floating as _cast
 
     mw = jg.potentials.milky_way(1e12)
     rng = np.random.default_rng(0)
@@ -197,7 +212,7 @@ def profile(n_lanes: int = 2048, n_rep: int = 200):
         pot = _cast(mw, dtype)
         parts = [("total", pot)] + list(zip(pot.names, pot.components))
         for name, comp in parts:
-            g = ji.fast_gradient(comp)
+            g = comp.grad_phi
 
             @jax.jit
             def loop(x0, g=g):
@@ -207,9 +222,9 @@ def profile(n_lanes: int = 2048, n_rep: int = 200):
 
             t = _time_best(loop, x.astype(dtype))
             print(f"  {jnp.dtype(dtype).name:8s} {name:6s} {t / n_rep / n_lanes * 1e9:7.1f} ns per point")
-    slow = jax.jit(jax.vmap(lambda q: mw._gradient(q, 0.0)))
+    slow = jax.jit(jax.vmap(jax.grad(lambda q: mw.phi(q, 0.0))))
     t = _time_best(slow, x)
-    print(f"  float64  total via the potential's own gradient (jax gammainc bulge): {t / n_lanes * 1e9:7.1f} ns per point")
+    print(f"  float64  total by autodiff of the potential (jax gammaincc in the bulge's Φ): {t / n_lanes * 1e9:7.1f} ns per point")
 
     n, steps = 20_000, 500
     w0 = make_initial_conditions(mw, n, 0)
@@ -219,7 +234,7 @@ def profile(n_lanes: int = 2048, n_rep: int = 200):
         print(f"leapfrog scan, {label:36s}: {t / (n * steps) * 1e9:6.1f} ns per particle-step "
               f"({n * steps / t:.2e} steps/s, {len(jax.devices())} device(s))")
     fn = lambda: ji.integrate_orbits(  # noqa: E731
-        mw, w0, 0.0, float(steps), 1.0, method="tsit5", step_control=ji.ErrorControl(rtol=2e-7, lanes=256)
+        mw, w0, 0.0, float(steps), solver=ji.ErrorControlledRK("tsit5", rtol=2e-7, lanes=256)
     )
     r = fn()
     t = _time_best(lambda: fn().w, reps=3)
@@ -263,11 +278,11 @@ def main():
     # Converged reference.
     t = time.perf_counter()
     ref = np.asarray(
-        ji.integrate_orbits(mw, w0, 0.0, args.t_end, 1.0, method="dopri8", step_control=ji.ErrorControl(rtol=1e-12, atol=1e-14, lanes=256)).w
+        ji.integrate_orbits(mw, w0, 0.0, args.t_end, solver=ji.ErrorControlledRK("dopri8", rtol=1e-12, atol=1e-14, lanes=256)).w
     )
     sub = slice(0, min(2000, args.n))
     ref2 = np.asarray(
-        ji.integrate_orbits(mw, w0[sub], 0.0, args.t_end, 1.0, method="dopri8", step_control=ji.ErrorControl(rtol=1e-11, atol=1e-13, lanes=256)).w
+        ji.integrate_orbits(mw, w0[sub], 0.0, args.t_end, solver=ji.ErrorControlledRK("dopri8", rtol=1e-11, atol=1e-13, lanes=256)).w
     )
     d_ref = np.linalg.norm(ref[sub, :3] - ref2[:, :3], axis=1)
     print(f"reference: dopri8 rtol=1e-12 ({time.perf_counter() - t:.0f}s); vs rtol=1e-11 on {len(d_ref)} orbits: "
@@ -275,11 +290,11 @@ def main():
           f"reference med|dE/E| {np.median(np.abs(energy(mw, ref) / e0 - 1)):.1e}")
 
     # jaxgal
-    for label, method, step, dt, kw, slow in ([] if args.no_jaxgal else configurations(args.quick)):
+    for label, method, step, kw, slow in ([] if args.no_jaxgal else configurations(args.quick)):
         if args.only and args.only not in label:
             continue
         ws = w0[:n_slow] if slow else w0
-        w, nsteps, wall, compile_s = run_jaxgal(mw, ws, args.t_end, method, dt, kw, args.repeats)
+        w, nsteps, wall, compile_s = run_jaxgal(mw, ws, args.t_end, kw, args.repeats)
         diag = summarise(mw, ws, w, ref, e0[: len(ws)])
         record("jaxgal", label if label != method else method, step, len(ws), wall, compile_s,
                float(np.mean(nsteps)), force_evals_per_step(method), diag, scheme=method)

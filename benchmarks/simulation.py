@@ -8,7 +8,8 @@ Sections (all in one run, seeded):
 
 1. **One simulation** at the fiducial θ (``jaxgal.simulation.FIDUCIAL_THETA``): compile time
    (first call − steady call) and steady wall time, split into its stages (DF build +
-   sampling, two-body orbit, tracer integration) each jitted on its own.
+   sampling, two-body orbit, tracer integration) each jitted on its own — the public stage
+   functions of ``jaxgal.simulation`` that ``simulate`` itself calls.
 2. **Batch**: ``simulate_batch`` of ``--batch`` prior draws (split over the devices, each
    device mapping over its share), wall time and simulations per hour on this machine.
 3. **Memory**: XLA's compiled memory analysis (arguments + outputs + temporaries) of the
@@ -55,10 +56,10 @@ def _parse():
 
 
 ARGS = _parse()
-if ARGS.devices:
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
-    ).strip()
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from jaxgal._hostdevices import set_host_device_count  # noqa: E402  (imports no JAX)
+
+set_host_device_count(ARGS.devices)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -67,9 +68,6 @@ import numpy as np  # noqa: E402
 import jaxgal as jg  # noqa: E402
 import jaxgal.observables  # noqa: E402,F401
 from jaxgal import simulation as S  # noqa: E402
-from jaxgal.df import ConstantBetaDF, stellar_halo_density  # noqa: E402
-from jaxgal.integrators import ChandrasekharFriction, coulomb_logarithm, integrate_two_body  # noqa: E402
-from jaxgal.simulation._simulate import _tracer_integration, _tracer_rtol  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,43 +107,30 @@ def compiled_bytes(fn, *args):
 # ---------------------------------------------------------------------------------------
 # stages of one simulation, each jitted on its own (for the breakdown)
 # ---------------------------------------------------------------------------------------
-def stage_functions(theta, n, config):
+def stage_functions(theta, n, model, config):
+    """The stages of ``jaxgal.simulation`` (the same public functions ``simulate`` calls),
+    each jitted on its own: models, DF build + sampling (+ per-star tolerances), orbit,
+    tracers."""
     th = S.as_theta(theta)
     devices = tuple(jax.devices())
-
-    @jax.jit
-    def build_mw(th):
-        m200 = 10.0**th.log10_m200
-        c200, _ = jg.potentials.solve_c200(m200)
-        return jg.potentials.milky_way(m200, c200=c200)
-
-    mw = build_mw(th)
-    lmc = jg.potentials.lmc(th.m_lmc)
+    models = jax.jit(S.build_models)(th)
 
     @jax.jit
     def df_stage(key):
-        df = ConstantBetaDF.build(
-            mw, stellar_halo_density(th.r_dens, th.gamma), th.beta0, t=-config.t_infall,
-            r_min=config.df_r_min, r_max=config.df_r_max, n_grid=config.df_n_grid,
-        )
-        w0 = df.sample(key, n, r_max_sample=config.r_max_sample, n_speed=config.df_n_speed)
-        return w0, _tracer_rtol(df, w0, config)
+        df, w0 = S.initial_halo(models.mw, th, key, n, model, config)
+        return w0, S.tracer_tolerances(df, w0, config)
 
-    w_lmc = jg.frames.icrs_to_galactocentric(th.ra_lmc, th.dec_lmc, th.d_lmc, th.vlos_lmc, th.pmra_lmc, th.pmdec_lmc)
+    w_lmc = S.present_day_lmc(th, model)
 
     @jax.jit
     def orbit_stage(m_lmc):
-        lmc_ = jg.potentials.lmc(m_lmc)
-        fr = ChandrasekharFriction(
-            mw, m_lmc, coulomb_logarithm(lmc_.r_s), sigma=config.sigma_df, strength=10.0**th.log10_lambda_df
-        )
-        return integrate_two_body(mw, lmc_, w_lmc, -config.t_infall, config.orbit_dt, friction=fr, method=config.orbit_method)
+        th_ = th._replace(m_lmc=m_lmc)
+        return S.lmc_orbit(S.build_models(th_), th_, w_lmc, model, config)[0]
 
     def tracer_stage(w0, rtol, orbit):
-        term = jg.integrators.SatelliteInHostFrame(lmc, orbit)
-        return _tracer_integration(mw, term, w0, rtol, config, devices)[0]
+        return S.evolve_tracers(models, orbit, w0, rtol, model, config, devices)[0]
 
-    return mw, lmc, df_stage, orbit_stage, tracer_stage
+    return models.mw, models.lmc, df_stage, orbit_stage, tracer_stage
 
 
 def main():
@@ -164,13 +149,14 @@ def main():
     theta = dict(S.FIDUCIAL_THETA)
     key = jax.random.PRNGKey(args.seed)
     config = S.SimulationConfig()
+    model = S.SimulationModel()
 
     # ---------------------------------------------------------------- 1. one simulation
     print("\n1. one simulation (fiducial θ)")
     first, wall, res = timed(lambda: S.simulate(theta, key, n).particles, args.repeats)
     print(f"  simulate: compile {first - wall:6.2f} s, steady {wall:6.2f} s")
     records["simulate"] = dict(compile_s=first - wall, wall_s=wall)
-    mw, lmc, df_stage, orbit_stage, tracer_stage = stage_functions(theta, n, config)
+    mw, lmc, df_stage, orbit_stage, tracer_stage = stage_functions(theta, n, model, config)
     f_df, w_df, (w0, rtol) = timed(lambda: df_stage(key), args.repeats)
     f_or, w_or, orbit = timed(lambda: orbit_stage(jnp.asarray(theta["m_lmc"])), args.repeats)
     f_tr, w_tr, w1 = timed(lambda: tracer_stage(w0, rtol, orbit), args.repeats)
@@ -216,6 +202,7 @@ def main():
     # ---------------------------------------------------------------- 4. convergence
     summ = lambda p: np.asarray(jg.observables.summaries(p).values)  # noqa: E731
     ref_cfg = S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, orbit_dt=0.25)
+    # (orbit_dt sets the RK4 step too: orbit_step defaults to it)
     ref_particles = None
     if not args.no_convergence or not args.no_gala:
         print("\n4. reference: dopri8 rtol 1e-10 for every star, orbit rk4 at 0.25 Myr")

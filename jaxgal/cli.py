@@ -2,36 +2,26 @@
 
 ``jaxgal demo [--n N] [--out DIR] [--devices K]`` runs the end-to-end demo (see
 ``jaxgal.demo``). ``jaxgal suite OUT --n-sims N [--seed S] [--n-particles P]
-[--chunk-size C] [--chunks I,J,...] [--devices K]`` runs (or resumes) a suite of MW–LMC
+[--chunk-size C] [--chunks I,J,...] [--devices K] [--plan]`` runs (or resumes) a suite of MW–LMC
 simulations drawn from the Table 1 prior (``jaxgal.simulation.run_suite``).
 ``jaxgal stream fit CONFIG.toml [--out DIR]`` runs the stream-acceleration analysis
-(``jaxgal.streams.cli``). ``--devices K`` splits the work over K host devices; it must be set before
-JAX starts, so the CLI sets ``XLA_FLAGS`` itself and imports jaxgal afterwards.
+(``jaxgal.streams.cli``). ``--devices K`` splits the work over K host CPU devices: the
+arguments are parsed and the device count set (``jaxgal._hostdevices``) before anything
+imports JAX (``import jaxgal`` does not).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-
-def _set_host_devices(k: int | None) -> None:
-    if k is None:
-        return
-    if "jax" in sys.modules:
-        raise RuntimeError("--devices must be set before JAX is imported")
-    flag = f"--xla_force_host_platform_device_count={int(k)}"
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
+from . import demo as _demo
+from ._hostdevices import set_host_device_count
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jaxgal", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the end-to-end demo on its embedded default")
-    demo.add_argument("--n", type=int, default=None, help="number of halo stars")
-    demo.add_argument("--out", default="demo_output", help="folder for the figure and JSON")
-    demo.add_argument("--devices", type=int, default=None, help="host devices to shard over")
+    _demo.add_arguments(sub.add_parser("demo", help="run the end-to-end demo on its embedded default"))
     suite = sub.add_parser("suite", help="run or resume a suite of MW–LMC simulations from the prior")
     suite.add_argument("out", help="suite folder (resumed if it exists)")
     suite.add_argument("--n-sims", type=int, required=True, help="number of simulations")
@@ -39,24 +29,33 @@ def main(argv: list[str] | None = None) -> int:
     suite.add_argument("--n-particles", type=int, default=20_000, help="stars per simulation")
     suite.add_argument("--chunk-size", type=int, default=16, help="simulations per stored chunk")
     suite.add_argument("--chunks", default=None, help="comma-separated chunk indices (default all)")
-    suite.add_argument("--devices", type=int, default=None, help="host devices to shard over")
+    suite.add_argument("--devices", type=int, default=None, help="host CPU devices to shard over")
+    suite.add_argument("--plan", action="store_true", help="print the devices and chunks that would run, then exit")
     stream = sub.add_parser("stream", help="stream-track accelerations: `jaxgal stream fit CONFIG.toml`")
     stream.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of jaxgal.streams.cli")
     args = parser.parse_args(argv)
 
-    _set_host_devices(getattr(args, "devices", None))
+    set_host_device_count(getattr(args, "devices", None))  # before JAX starts
     if args.command == "demo":
-        from . import demo as _demo
-
         return _demo.main(n=args.n, out=args.out)
     if args.command == "stream":
         from .streams.cli import main as _stream
 
         return _stream(args.rest)
     if args.command == "suite":
+        import jax
+
         from .simulation import load_suite, run_suite
 
         chunks = None if args.chunks is None else [int(c) for c in args.chunks.split(",")]
+        devices = jax.devices()
+        n_chunks = -(-args.n_sims // args.chunk_size) if args.n_sims > 0 and args.chunk_size > 0 else 0
+        print(
+            f"jaxgal suite: {args.n_sims} simulations of {args.n_particles} stars in {n_chunks} chunk(s) of "
+            f"{args.chunk_size}, on {len(devices)} {devices[0].platform} device(s)", flush=True,
+        )
+        if args.plan:
+            return 0
         written = run_suite(
             args.out, args.n_sims, args.seed, n_particles=args.n_particles, chunk_size=args.chunk_size,
             chunks=chunks,

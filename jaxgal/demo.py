@@ -68,6 +68,13 @@ def _print_reflex(label, fit):
         )
 
 
+def add_arguments(parser) -> None:
+    """The demo's command-line options (shared by ``jaxgal demo`` and ``python -m jaxgal.demo``)."""
+    parser.add_argument("--n", type=int, default=None, help="number of halo stars")
+    parser.add_argument("--out", default="demo_output", help="folder for the figure and JSON")
+    parser.add_argument("--devices", type=int, default=None, help="host CPU devices to shard over")
+
+
 def main(n: int | None = None, out: str = "demo_output") -> int:
     import jax
 
@@ -166,8 +173,12 @@ def _figure(obs, sims, fit_obs, fit_null, path):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import sys
+    import argparse
 
-    from .cli import main as _cli
+    from ._hostdevices import set_host_device_count
 
-    raise SystemExit(_cli(["demo", *sys.argv[1:]]))
+    _parser = argparse.ArgumentParser(prog="python -m jaxgal.demo", description=__doc__.splitlines()[0])
+    add_arguments(_parser)
+    _args = _parser.parse_args()
+    set_host_device_count(_args.devices)  # before anything imports JAX
+    raise SystemExit(main(n=_args.n, out=_args.out))

@@ -39,7 +39,7 @@ KMS2_TO_KPC2_MYR2: float = KMS_TO_KPC_MYR**2
 #: Proper motion × distance → tangential speed: v [km/s] = MASYR_KPC_TO_KMS · μ [mas/yr] · d [kpc].
 #: Equal to 1 AU / 1 yr in km/s (4.740470463533348...).
 MASYR_KPC_TO_KMS: float = 4.740470463533348
-#: Hubble constant used for rho_crit (SPEC §A: 67.6 km/s/Mpc, as in the paper and the reference values), km/s/Mpc.
+#: Hubble constant used for ρ_crit [km/s/Mpc]: 67.6, as in Brooks et al. and the reference values.
 H0_DEFAULT: float = 67.6
 
 _UNIT_NAMES = {

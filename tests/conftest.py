@@ -1,15 +1,34 @@
-"""Shared test configuration: float64 on, `--runslow` for the long science checks."""
+"""Shared test configuration.
 
+- float64 on, and **two CPU devices** (equinox's habit), so that the sharded paths run in
+  process; a device count already set in ``XLA_FLAGS`` wins.
+- **Strict dtype promotion** for the tests of the packages whose code is checked under it
+  (``STRICT_PACKAGES``), by an autouse fixture; the other packages' tests run with JAX's
+  default promotion.
+- Shapes checked at run time: ``pyproject.toml`` runs pytest with jaxtyping + beartype on
+  the same packages.
+- ``--runslow`` for the long science checks; ``raises_quickly`` for bad-input tests.
+"""
+
+import contextlib
 import os
+import signal
+import time
 
 import jax
 import pytest
 
 jax.config.update("jax_enable_x64", True)
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    jax.config.update("jax_num_cpu_devices", 2)
 
 HERE = os.path.dirname(__file__)
 DATA = os.path.join(HERE, "data")
 SHARED_REFERENCE = os.path.abspath(os.path.join(HERE, "..", "..", "shared", "reference"))
+ROOT = os.path.dirname(HERE)
+
+#: Test folders run under jax.numpy_dtype_promotion("strict").
+STRICT_PACKAGES = ("potentials", "integrators", "satellites", "df", "frames", "simulation")
 
 
 def pytest_addoption(parser):
@@ -23,3 +42,42 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True)
+def _strict_dtype_promotion(request):
+    rel = os.path.relpath(str(request.node.path), HERE).split(os.sep)
+    if len(rel) > 1 and rel[0] in STRICT_PACKAGES:
+        with jax.numpy_dtype_promotion("strict"):
+            yield
+    else:
+        yield
+
+
+@contextlib.contextmanager
+def _alarm(seconds: int):
+    def handler(signum, frame):
+        raise TimeoutError(f"the call did not return within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture
+def raises_quickly():
+    """``raises_quickly(Error, fn, match=..., limit=1.0)``: ``fn()`` raises ``Error`` (message
+    matching ``match``) within ``limit`` seconds; a hang is stopped after 10 s."""
+
+    def check(err, fn, *, match=None, limit: float = 1.0):
+        tic = time.perf_counter()
+        with _alarm(max(10, int(limit) + 1)), pytest.raises(err, match=match):
+            fn()
+        elapsed = time.perf_counter() - tic
+        assert elapsed < limit, f"the error took {elapsed:.2f} s (limit {limit} s)"
+
+    return check

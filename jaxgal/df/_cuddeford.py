@@ -80,6 +80,7 @@ from .. import units as U
 from ._abel import abel, powerlaw_moment
 from ._grid import RadialGrid, gauss_legendre01, radial_grid
 from ._interp import hermite, pchip_slopes
+from ._sampling import sample_df
 from ._tracers import AbstractTracerDensity
 
 __all__ = ["ConstantBetaDF", "cuddeford_df", "DFConfig"]
@@ -262,8 +263,6 @@ class ConstantBetaDF(eqx.Module):
         return _dispersions(self, r, int(n_v))
 
     def _sigma_r2(self, r, n_v):
-        from ._grid import gauss_legendre01
-
         t, w = (jnp.asarray(a, dtype=self.xi.dtype) for a in gauss_legendre01(n_v))
         psi = self._psi_r(r)
         v = t * jnp.sqrt(2.0 * psi)
@@ -274,11 +273,9 @@ class ConstantBetaDF(eqx.Module):
         # ∫cos²η sin^(1−2β)η dη / ∫ sin^(1−2β)η dη = 1 / (3 − 2β)
         return m2 / m0 / (3.0 - 2.0 * b)
 
-    def sample(self, key, n: int, *, r_max_sample: float = 1e3, n_speed: int = 256) -> Float[Array, "n 6"]:
+    def sample(self, key, n, *, r_max_sample=1e3, n_speed=256) -> Float[Array, "n 6"]:
         """Draw ``n`` stars from the DF: (n, 6) array of (x, y, z [kpc], vx, vy, vz [km/s]),
         centred on the potential's centre. See :mod:`jaxgal.df._sampling`."""
-        from ._sampling import sample_df
-
         return sample_df(self, key, n, r_max_sample=r_max_sample, n_speed=n_speed)
 
 

@@ -101,8 +101,8 @@ def _hermite_eval(x, f, fx, fxx, xq):
     n = x.shape[0]
     h = x[1] - x[0]
     s = (xq - x[0]) / h
-    i = jnp.clip(jnp.floor(s).astype(int), 0, n - 2)
-    t = s - i
+    i = jnp.clip(jnp.floor(s).astype(jnp.int32), 0, n - 2)
+    t = s - i.astype(s.dtype)
     h5, h1, h4, h2, h3 = _quintic_basis(t)
     drop = (f[i] - f[i + 1]) * h5 - h * (fx[i] * h1 + fx[i + 1] * h4) - h * h * (fxx[i] * h2 + fxx[i + 1] * h3)
     return f[i] - drop

@@ -1,4 +1,4 @@
-r"""Spherical Jeans equation for a constant anisotropy β (SPEC §E; Binney & Tremaine eq. 4.216).
+r"""Spherical Jeans equation for a constant anisotropy β (Binney & Tremaine 2008 eq. 4.216; ``docs/df.md``).
 
     ν(r) σ_r²(r) = r^(−2β) ∫_r^∞ r'^(2β) ν(r') dΦ/dr' dr',   dΦ/dr = G M(<r) / r²,
     σ_θ = σ_φ = √(1 − β) σ_r,
@@ -33,7 +33,7 @@ def _sigma_r2(r, potential, tracer, beta, t, r_max, n_panels, n_gl):
     lo = jnp.log(r)
     hi = jnp.log(r_max)
     width = (hi - lo) / n_panels
-    starts = lo + width * jnp.arange(n_panels)
+    starts = lo + width * jnp.arange(n_panels, dtype=lo.dtype)
     x = (starts[:, None] + width * jnp.asarray(y)[None, :]).reshape(-1)
     wx = jnp.tile(jnp.asarray(w), n_panels) * width
 

@@ -1,4 +1,4 @@
-"""Drawing stars from a constant-β DF (NOTES §1 recipe), and the Brooks et al. stellar halo.
+"""Drawing stars from a constant-β DF (``docs/df.md``).
 
 Because f = f̂(ε) L^(−2β) depends on the velocity only through v and the angle η between
 v and the radial direction (L = r v sin η), the DF factorises at fixed r:
@@ -28,8 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import units as U
+from .._validation import as_float_array, check_int, check_positive
 
-__all__ = ["sample_df", "sample_stellar_halo"]
+__all__ = ["sample_df"]
 
 
 def _loglinear(ln_m, h, j):
@@ -51,15 +52,15 @@ def _invert_loglinear(cum, ln_m, x0, h, u):
     cell = cum[j + 1] - cum[j]
     rem = (u - cum[j]) * total / jnp.where(cell > 0, cell, 1.0)
     dx = jnp.where(small, rem / m0, jnp.log1p(jnp.maximum(ks * rem / m0, -1.0 + 1e-16)) / ks)
-    return x0 + h * j + jnp.clip(dx, 0.0, h)
+    return x0 + h * j.astype(dx.dtype) + jnp.clip(dx, 0.0, h)
 
 
 def _cum_at(cum, ln_m, x0, h, x):
     """M(<x) consistent with :func:`_invert_loglinear`."""
     n = cum.shape[0]
     s = (x - x0) / h
-    j = jnp.clip(jnp.floor(s).astype(int), 0, n - 2)
-    dx = jnp.clip(x - (x0 + h * j), 0.0, h)
+    j = jnp.clip(jnp.floor(s).astype(jnp.int32), 0, n - 2)
+    dx = jnp.clip(x - (x0 + h * j.astype(s.dtype)), 0.0, h)
     m0, ks, total, small = _loglinear(ln_m, h, j)
     part = jnp.where(small, m0 * dx, m0 * jnp.expm1(ks * dx) / ks)
     cell = cum[j + 1] - cum[j]
@@ -81,14 +82,14 @@ def _inverse_cdf(pdf, u):
     disc = jnp.maximum(a * a + 2.0 * (b - a) * r, 0.0)
     den = a + jnp.sqrt(disc)
     s = jnp.where(den > 0, 2.0 * r / jnp.where(den > 0, den, 1.0), 0.0)
-    return (j + jnp.clip(s, 0.0, 1.0)) * dt
+    return (j.astype(s.dtype) + jnp.clip(s, 0.0, 1.0)) * dt
 
 
 def _sample_speed(df, psi, u, n_speed):
     """One speed [kpc/Myr] from p(v|r) ∝ f̂(Ψ − v²/2) v^(2−2β) given uniform u ∈ (0, 1)."""
     t = jnp.linspace(0.0, 1.0, n_speed, dtype=psi.dtype)
     f = df._fhat_eps(psi * (1.0 - t * t))
-    pdf = f * jnp.where(t > 0, t, 1.0) ** (2.0 - 2.0 * df.beta) * (t > 0)
+    pdf = jnp.where(t > 0, f * jnp.where(t > 0, t, 1.0) ** (2.0 - 2.0 * df.beta), 0.0)
     return jnp.sqrt(2.0 * psi) * _inverse_cdf(pdf, u)
 
 
@@ -143,7 +144,7 @@ def _sample_df(df, key, n, r_max_sample, n_speed):
     return jnp.concatenate([pos, vel / U.KMS_TO_KPC_MYR], axis=-1)
 
 
-def sample_df(df, key, n: int, *, r_max_sample=1e3, n_speed: int = 256):
+def sample_df(df, key, n, *, r_max_sample=1e3, n_speed=256):
     """Draw ``n`` stars from ``df`` (a :class:`~jaxgal.df.ConstantBetaDF`).
 
     **Arguments:** `key`: a ``jax.random`` key; `n` (static); `r_max_sample` [kpc]: stars
@@ -154,39 +155,7 @@ def sample_df(df, key, n: int, *, r_max_sample=1e3, n_speed: int = 256):
 
     **Returns:** (n, 6) array, x, y, z [kpc] and vx, vy, vz [km/s] about the centre.
     """
-    if int(n) < 1:
-        raise ValueError(f"sample: n must be >= 1; got {n}")
-    return _sample_df(df, key, int(n), jnp.asarray(U.to_value(r_max_sample, "kpc"), dtype=df.xi.dtype), int(n_speed))
-
-
-def sample_stellar_halo(
-    key,
-    n: int,
-    potential,
-    beta0,
-    r_dens,
-    gamma,
-    *,
-    t=0.0,
-    r_max_sample=1e3,
-    n_speed: int = 256,
-    **grid_kwargs,
-):
-    """The Brooks et al. stellar halo (SPEC §A): ``n`` stars of the tracer
-    ν ∝ (r/r_dens)⁻¹ (1 + r/r_dens)^(1−γ) drawn from the constant-β DF in the monopole of
-    ``potential`` (e.g. ``jaxgal.potentials.milky_way(m200)``).
-
-    **Arguments:** `key`; `n` (static); `potential`; `beta0` ∈ [0, 0.85] (Table 1);
-    `r_dens` [kpc] (Table 1: 10–20); `gamma`: outer slope (Table 1: 3–5); `t` [Myr]: the
-    potential's time; `r_max_sample` [kpc]; `n_speed`; further keywords (``r_min``,
-    ``r_max``, ``n_grid``, ``n_gl``) go to :meth:`ConstantBetaDF.build`.
-
-    Jit-able and vmappable over (key, beta0, r_dens, gamma, potential parameters).
-
-    **Returns:** (n, 6) array: x, y, z [kpc], vx, vy, vz [km/s], centred on the MW.
-    """
-    from ._cuddeford import ConstantBetaDF
-    from ._tracers import stellar_halo_density
-
-    df = ConstantBetaDF.build(potential, stellar_halo_density(r_dens, gamma), beta0, t=t, **grid_kwargs)
-    return df.sample(key, n, r_max_sample=r_max_sample, n_speed=n_speed)
+    n = check_int(n, "sample: n")
+    n_speed = check_int(n_speed, "sample: n_speed", lo=2)
+    r_max_sample = check_positive(as_float_array(r_max_sample, "sample: r_max_sample", "kpc"), "sample: r_max_sample", unit="kpc")
+    return _sample_df(df, key, n, jnp.asarray(r_max_sample, dtype=df.xi.dtype), n_speed)

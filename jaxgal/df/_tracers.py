@@ -6,7 +6,7 @@ takes by autodiff, so a new profile is a subclass with one method. Normalisation
 arbitrary (ν is the tracer's number or mass density in whatever units ``rho_s`` carries);
 sampling does not depend on it, ``ConstantBetaDF.f`` and ``.density`` scale with it.
 
-The Brooks et al. stellar halo (paper eq. 2, SPEC §A) is
+The Brooks et al. stellar halo (their eq. 2; ``docs/df.md``) is
 
     ν(r) ∝ (r / r_dens)⁻¹ [1 + r / r_dens]^(1 − γ),
 
@@ -27,6 +27,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import units as U
+from .._validation import as_float_array, check_positive, check_range
 
 __all__ = [
     "AbstractTracerDensity",
@@ -36,11 +37,8 @@ __all__ = [
 ]
 
 
-def _param(x, unit=None):
-    if unit is not None:
-        x = U.to_value(x, unit)
-    x = jnp.asarray(x)
-    return x.astype(float) if not jnp.issubdtype(x.dtype, jnp.inexact) else x
+def _param(x, unit=None, name="parameter"):
+    return as_float_array(x, name, unit)
 
 
 class AbstractTracerDensity(eqx.Module):
@@ -75,11 +73,11 @@ class DoublePowerLaw(AbstractTracerDensity):
     rho_s: Float[Array, ""]
 
     def __init__(self, r_s, alpha=1.0, outer=4.0, inner=1.0, rho_s=1.0):
-        self.r_s = _param(r_s, "kpc")
-        self.alpha = _param(alpha)
-        self.outer = _param(outer)
-        self.inner = _param(inner)
-        self.rho_s = _param(rho_s)
+        self.r_s = check_positive(_param(r_s, "kpc", "DoublePowerLaw: r_s"), "DoublePowerLaw: r_s", unit="kpc")
+        self.alpha = check_positive(_param(alpha, name="DoublePowerLaw: alpha"), "DoublePowerLaw: alpha")
+        self.outer = check_range(_param(outer, name="DoublePowerLaw: outer"), "DoublePowerLaw: outer")
+        self.inner = check_range(_param(inner, name="DoublePowerLaw: inner"), "DoublePowerLaw: inner")
+        self.rho_s = check_positive(_param(rho_s, name="DoublePowerLaw: rho_s"), "DoublePowerLaw: rho_s")
 
     def log_density(self, r):
         lx = jnp.log(r) - jnp.log(self.r_s)
@@ -92,7 +90,7 @@ class DoublePowerLaw(AbstractTracerDensity):
 
 
 def stellar_halo_density(r_dens, gamma, rho_s=1.0) -> DoublePowerLaw:
-    """The Brooks et al. stellar-halo tracer (paper eq. 2, SPEC §A):
+    """The Brooks et al. stellar-halo tracer (their eq. 2):
     ν ∝ (r/r_dens)⁻¹ (1 + r/r_dens)^(1−γ), outer slope −γ (Table 1: r_dens ∈ [10, 20] kpc,
     γ ∈ [3, 5]). Traceable in ``r_dens`` and ``gamma``."""
     return DoublePowerLaw(r_dens, 1.0, gamma, 1.0, rho_s)
@@ -100,6 +98,6 @@ def stellar_halo_density(r_dens, gamma, rho_s=1.0) -> DoublePowerLaw:
 
 def hernquist_density(mass, a) -> DoublePowerLaw:
     """Hernquist (1990) density M a / (2π r (r + a)³) [Msun/kpc³] for M [Msun], a [kpc]."""
-    mass = _param(mass, "Msun")
-    a = _param(a, "kpc")
+    mass = check_positive(_param(mass, "Msun", "hernquist_density: mass"), "hernquist_density: mass", unit="Msun")
+    a = check_positive(_param(a, "kpc", "hernquist_density: a"), "hernquist_density: a", unit="kpc")
     return DoublePowerLaw(a, 1.0, 4.0, 1.0, mass / (2.0 * jnp.pi * a**3))

@@ -1,59 +1,54 @@
-"""Orbit integration: vmapped symplectic schemes, per-orbit adaptive steps, diffrax.
+"""Orbit integration: solvers as objects, one integration call.
 
-- :func:`integrate_orbits` — the public entry point (kpc, km/s, Myr at the boundary);
-  returns an :class:`OrbitResult`.
-- fixed-step symplectic schemes on ``lax.scan`` (``_schemes.py``, ``_fixed.py``):
-  kick–drift–kick leapfrog, Yoshida/Suzuki/Kahan–Li compositions, Blanes–Moan
-  Runge–Kutta–Nyström splittings;
-- :class:`ErrorControl` — embedded Runge–Kutta (dopri8, tsit5, dopri5) with per-orbit
-  error control on load-balanced lanes (``_rk.py``): the fastest accurate engine;
-- :class:`AdaptiveSteps` — per-orbit adaptive, time-symmetric compositions on the same
-  lanes (``_adaptive.py``, step function in ``_stepfunction.py``);
-- diffrax ``dopri8`` / ``tsit5`` per-orbit adaptive solves, vmapped (``_diffrax.py``);
-- force terms (``_terms.py``): :class:`AbstractForceTerm`, :class:`GravityTerm`,
-  :class:`ConstantAcceleration`, :class:`SumOfTerms`; velocity-dependent terms are kicked
-  by implicit midpoint (``_kick.py``);
-- sharding of the particle axis over devices (``_sharding.py``);
-- the host–satellite (MW–LMC) two-body orbit (``_twobody.py``) with Chandrasekhar
-  dynamical friction (``_friction.py``), and the satellite's force on tracers in the
-  host's non-inertial frame (:class:`SatelliteInHostFrame`).
+- :func:`integrate_orbits` — many independent orbits in a potential (public units:
+  kpc, km/s, Myr), returning an :class:`OrbitResult`; the shorthand
+  ``integrate_orbits(pot, w0, t0, t1, dt, method="leapfrog")`` or a solver object
+  ``integrate_orbits(pot, w0, t0, t1, solver=ErrorControlledRK("dopri5", rtol=1e-7))``;
+- :func:`integrate_system` — one system of any dimension in internal units (the
+  host–satellite pair of :mod:`jaxgal.satellites`);
+- solvers: fixed-step symplectic splittings (:class:`Leapfrog`, :class:`Yoshida4`,
+  :class:`Suzuki4`, :class:`Yoshida6`, :class:`KahanLi6`, :class:`BM4`, :class:`BM6`),
+  :class:`RK4`, per-orbit adaptive solvers on load-balanced lanes
+  (:class:`ErrorControlledRK`, :class:`AdaptiveComposition`) and :class:`Diffrax`;
+- force terms: :class:`AbstractForceTerm`, :class:`GravityTerm`,
+  :class:`ConstantAcceleration`, :class:`SumOfTerms`.
+
+The methods, their orders and costs are in ``docs/integrators.md``.
 """
 
-from ._adaptive import AdaptiveSteps
-from ._api import METHODS, integrate_orbits
-from ._diffrax import DiffraxOptions
-from ._friction import ChandrasekharFriction, chandrasekhar_factor, coulomb_logarithm
+from ._adaptive import AdaptiveComposition
+from ._api import FIXED_STEP_METHODS, METHODS, integrate_orbits, integrate_system, solver_from_method
+from ._base import AbstractFixedStepSolver, AbstractSolver
+from ._diffrax import Diffrax
 from ._result import OrbitResult
-from ._rk import ErrorControl
-from ._schemes import SCHEMES, Scheme
-from ._sharding import map_over_devices, particle_mesh, shard_particles
-from ._stepfunction import StepFunction
-from ._terms import AbstractForceTerm, ConstantAcceleration, GravityTerm, SumOfTerms, as_force_term
-from ._twobody import TWO_BODY_METHODS, SatelliteInHostFrame, TwoBodyOrbit, integrate_two_body
+from ._rk import ErrorControlledRK
+from ._rk4 import RK4
+from ._splitting import BM4, BM6, AbstractSplittingSolver, KahanLi6, Leapfrog, Suzuki4, Yoshida4, Yoshida6
+from ._terms import AbstractForceTerm, ConstantAcceleration, GravityTerm, SumOfTerms
 
 __all__ = [
+    "AbstractFixedStepSolver",
     "AbstractForceTerm",
-    "AdaptiveSteps",
-    "ChandrasekharFriction",
+    "AbstractSolver",
+    "AbstractSplittingSolver",
+    "AdaptiveComposition",
+    "BM4",
+    "BM6",
     "ConstantAcceleration",
-    "DiffraxOptions",
-    "ErrorControl",
+    "Diffrax",
+    "ErrorControlledRK",
+    "FIXED_STEP_METHODS",
     "GravityTerm",
+    "KahanLi6",
+    "Leapfrog",
     "METHODS",
     "OrbitResult",
-    "SCHEMES",
-    "SatelliteInHostFrame",
-    "Scheme",
-    "StepFunction",
+    "RK4",
     "SumOfTerms",
-    "TWO_BODY_METHODS",
-    "TwoBodyOrbit",
-    "as_force_term",
-    "chandrasekhar_factor",
-    "coulomb_logarithm",
+    "Suzuki4",
+    "Yoshida4",
+    "Yoshida6",
     "integrate_orbits",
-    "integrate_two_body",
-    "map_over_devices",
-    "particle_mesh",
-    "shard_particles",
+    "integrate_system",
+    "solver_from_method",
 ]

@@ -1,4 +1,4 @@
-"""Per-orbit adaptive, time-symmetric integration with load-balanced lanes.
+"""Per-orbit adaptive, time-symmetric compositions on the lanes of ``_lanes.py``.
 
 **The step.** The base method is the drift–kick–drift leapfrog whose step Δt is fixed by
 the step function at the step's midpoint,
@@ -13,7 +13,7 @@ value. Running the step backwards from (x', −v') gives the same x_mid and Δt,
 method is time-symmetric (reversible) like the time-symmetrised leapfrog of Hut, Makino &
 McMillan (1995, ApJ 443, L93): no secular energy drift on regular orbits, although it is
 not symplectic. Being symmetric and of order 2, it composes to order 4 or 6 with the
-leapfrog compositions of ``_schemes.py`` (Yoshida 1990; Suzuki 1990; Kahan & Li 1997):
+leapfrog compositions of ``_splitting.py`` (Yoshida 1990; Suzuki 1990; Kahan & Li 1997):
 each sub-step γᵢσ solves its own Δtᵢ. Each sub-step costs one force evaluation.
 
 **Landing.** Before each step the lane predicts Δt ≈ σ/Ω(x); if 1.2 times that reaches the
@@ -21,71 +21,151 @@ next output time, it instead takes the composition with the fixed step (t_out �
 lands exactly, records the state and moves on. (If a normal step still overshoots, it is
 undone and redone as a landing step.)
 
-**Lanes.** Orbits need very different numbers of steps (×100 between a plunging inner-halo
-orbit and an outer one). A batched ``while_loop`` over all orbits would run every orbit for
-as many iterations as the slowest needs. Instead a fixed number of *lanes* is stepped in
-lock-step; when a lane's orbit reaches its last output time the lane writes it out and
-loads the next orbit from the queue, so the work done is ≈ Σ(steps) + a short tail. The
-caller orders the queue from the most to the least expensive orbit (longest-first
-scheduling keeps the tail short). Everything is one ``lax.while_loop`` with vectorised
-gathers and scatters: it runs unchanged on a GPU (use more lanes there).
+**Lanes.** Orbits are scheduled on the lanes of ``_lanes.py``, most expensive first
+(the cost proxy is Ω at the start).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
+from .._validation import as_float_array, check_finite_scalar, check_int, check_positive
+from ..potentials import AbstractPotential, CompositePotential
+from ._base import AbstractSolver, steps_grid
 from ._kick import kick
+from ._lanes import default_lanes, run_lanes, run_queue
+from ._splitting import COMPOSITIONS
 from ._stepfunction import StepFunction
-from ._terms import SumOfTerms
+from ._terms import GravityTerm, cast_floating
 
-__all__ = ["AdaptiveSteps", "adaptive_orbits"]
+__all__ = ["AdaptiveComposition"]
 
 
-class AdaptiveSteps(eqx.Module):
-    """Options of the per-orbit adaptive, time-symmetric integrator.
+class AdaptiveComposition(AbstractSolver):
+    """Per-orbit adaptive, time-symmetric composition of leapfrogs (module docstring).
 
-    Pass as ``integrate_orbits(..., step_control=AdaptiveSteps(...))``; ``dt`` then is the
-    **largest** step allowed [Myr] and ``method`` one of the leapfrog compositions
-    (``"leapfrog"``, ``"yoshida4"``, ``"suzuki4"``, ``"yoshida6"``, ``"kahan_li6"``).
+    ``AdaptiveComposition("suzuki4", eta=0.05, dt_max=5.0)``; with :func:`integrate_orbits`,
+    ``dt`` (if given) only sets the spacing of the ``save_every`` output grid. The step
+    function is built from the gravity of the force (the potential's monopole and discs),
+    so the force must contain a potential.
 
     Gradients: forward mode only (``jax.jvp``, ``jax.jacfwd``; the loop is a
-    ``lax.while_loop``); use a fixed-step scheme or the diffrax path for reverse mode.
+    ``lax.while_loop``); use a fixed-step solver or :class:`Diffrax` for reverse mode.
 
     **Arguments:**
 
+    - `base` (static): the composition, one of ``"leapfrog"``, ``"yoshida4"``,
+      ``"suzuki4"``, ``"yoshida6"``, ``"kahan_li6"``.
     - `eta`: fictitious step σ (accuracy knob; the error scales as η^order): a circular
       orbit takes ≈ 2π/(√2 η) steps per period.
+    - `dt_max`: the longest step allowed [Myr] (``None``: no cap).
     - `disc_weight`: weight of the disc-crossing term of Ω (0 switches it off).
     - `iterations` (static): fixed-point sweeps for the midpoint step (≥ 1).
+    - `midpoint_iterations` (static): implicit-midpoint sweeps for velocity-dependent forces.
     - `lanes` (static): orbits stepped concurrently per device (default: n/16 per
       device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
-    - `max_iterations` (static): bound on lane steps per device (a safety net; the loop
-      stops early and the result contains NaN for orbits not finished).
+    - `max_iterations` (static): bound on lane steps per device (a safety net; orbits not
+      finished come back as NaN).
     """
 
-    eta: float = 0.3
-    disc_weight: float = 1.0
-    iterations: int = eqx.field(static=True, default=2)
-    lanes: int | None = eqx.field(static=True, default=None)
-    max_iterations: int = eqx.field(static=True, default=10_000_000)
+    base: str = eqx.field(static=True)
+    eta: Float[ArrayLike, ""]
+    dt_max: float | None = eqx.field(static=True)
+    disc_weight: Float[ArrayLike, ""]
+    iterations: int = eqx.field(static=True)
+    midpoint_iterations: int = eqx.field(static=True)
+    lanes: int | None = eqx.field(static=True)
+    max_iterations: int = eqx.field(static=True)
 
-    def __check_init__(self):
-        try:
-            eta = float(self.eta)
-        except Exception:  # traced: trust the caller
-            return
-        if not (eta > 0 and eta == eta):
-            raise ValueError(f"AdaptiveSteps: eta must be > 0; got {self.eta}")
-        if self.iterations < 1:
-            raise ValueError(f"AdaptiveSteps: iterations must be ≥ 1; got {self.iterations}")
-        if self.lanes is not None and self.lanes < 1:
-            raise ValueError(f"AdaptiveSteps: lanes must be ≥ 1; got {self.lanes}")
+    def __init__(
+        self,
+        base: str = "suzuki4",
+        *,
+        eta=0.3,
+        dt_max=None,
+        disc_weight=1.0,
+        iterations: int = 2,
+        midpoint_iterations: int = 2,
+        lanes: int | None = None,
+        max_iterations: int = 10_000_000,
+    ):
+        if base not in COMPOSITIONS:
+            raise ValueError(
+                f"AdaptiveComposition: base must be a composition of leapfrogs, one of {sorted(COMPOSITIONS)}; got {base!r}"
+            )
+        self.base = base
+        self.eta = as_float_array(check_positive(eta, "AdaptiveComposition: eta"), "eta")
+        self.dt_max = None if dt_max is None else check_finite_scalar(
+            dt_max, "AdaptiveComposition: dt_max", unit="Myr", lo=0.0, closed=(False, True)
+        )
+        self.disc_weight = as_float_array(disc_weight, "AdaptiveComposition: disc_weight")
+        self.iterations = check_int(iterations, "AdaptiveComposition: iterations")
+        self.midpoint_iterations = check_int(midpoint_iterations, "AdaptiveComposition: midpoint_iterations", lo=0)
+        self.lanes = None if lanes is None else check_int(lanes, "AdaptiveComposition: lanes")
+        self.max_iterations = check_int(max_iterations, "AdaptiveComposition: max_iterations")
+
+    @property
+    def name(self) -> str:
+        return f"adaptive {self.base}"
+
+    def _grid(self, t0, t1, dt, save_every):
+        return steps_grid(t0, t1, (t1 - t0) if dt is None else dt, save_every)
+
+    def _run(self, term, x0, v0, t0, grid, targets, h, args, devices):
+        dtype = x0.dtype
+        pot = cast_floating(_gravity_potential(term), dtype)
+        gammas = COMPOSITIONS[self.base].splitting.gammas
+        eta = jnp.asarray(self.eta, dtype)
+        omega_floor = 0.0 if self.dt_max is None else eta / self.dt_max
+        stepfn = StepFunction.from_potential(
+            pot, t0, disc_weight=jnp.asarray(self.disc_weight, dtype), omega_floor=omega_floor, dtype=dtype
+        )
+        energy = jax.vmap(lambda x: pot.phi(x, t0))(x0) + 0.5 * jnp.sum(v0 * v0, axis=1)
+        energy = jax.lax.stop_gradient(energy)
+        n = x0.shape[0]
+        queue = dict(x=x0, v=v0, e=energy, force_land=jnp.zeros((n,), bool))
+        # Longest first: the step function at the start is a proxy for the steps needed.
+        cost = -jax.vmap(stepfn.omega)(x0, energy)
+        lanes = self.lanes or default_lanes(n, len(devices))
+        pos_vel = term.split()
+        dyn, static = eqx.partition((pos_vel, stepfn, args), eqx.is_array)
+        iterations, n_iter, max_iterations = self.iterations, self.midpoint_iterations, self.max_iterations
+
+        def run_shard(q, t0_, targets_, eta_, dyn_):
+            (pos, vel), stepfn_, args_ = eqx.combine(dyn_, static)
+            direction = jnp.sign(targets_[-1] - t0_).astype(dtype)
+            direction = jnp.where(direction == 0, 1.0, direction)
+            sigma = eta_ * direction
+
+            def step(lane, t, target):
+                x, v, t1, landed, overshoot = _lane_step(
+                    pos, vel, stepfn_, gammas, sigma, direction, iterations, n_iter, args_,
+                    lane["x"], lane["v"], t, lane["e"], target, lane["force_land"],
+                )
+                return dict(x=x, v=v, e=lane["e"], force_land=overshoot), t1, landed, ~overshoot
+
+            def emit(lane):
+                return jnp.concatenate([lane["x"], lane["v"]])
+
+            return run_lanes(step, emit, q, t0_, targets_, lanes=lanes, max_iterations=max_iterations)
+
+        return run_queue(run_shard, queue, cost, (t0, targets, eta, dyn), devices=devices)
+
+
+def _gravity_potential(term) -> AbstractPotential:
+    """The potential of the force's gravity terms (their sum if several)."""
+    pots = [t.potential for t in term.terms if isinstance(t, GravityTerm)]
+    if not pots:
+        raise TypeError(
+            "AdaptiveComposition builds its step function from a potential: pass a potential "
+            "(not only force terms) to the integration"
+        )
+    if len(pots) == 1:
+        return pots[0]
+    return CompositePotential.of(*pots)
 
 
 def _lane_step(
@@ -124,103 +204,3 @@ def _lane_step(
     v1 = jnp.where(overshoot, v, v1)
     t1 = jnp.where(overshoot, t, t1)
     return x1, v1, t1, land & ~overshoot, overshoot
-
-
-def adaptive_orbits(
-    pos_term: SumOfTerms | None,
-    vel_term: SumOfTerms | None,
-    stepfn: StepFunction,
-    gammas: tuple[float, ...],
-    x0: Float[Array, "n 3"],
-    v0: Float[Array, "n 3"],
-    energy: Float[Array, " n"],
-    t0,
-    targets: Float[Array, " k"],
-    eta,
-    *,
-    lanes: int,
-    iterations: int = 2,
-    midpoint_iterations: int = 2,
-    max_iterations: int = 10_000_000,
-    args: Any = None,
-) -> tuple[Float[Array, "k n 6"], Array]:
-    """Integrate ``n`` orbits (queued in the given order) to every time in ``targets``.
-
-    **Arguments:** force sums; the step function; the composition's sub-steps ``gammas``;
-    x0 [kpc], v0 [kpc/Myr], E [kpc²/Myr²] per orbit; t0 [Myr]; ``targets``: the output
-    times after t0, monotonic in the direction of integration [Myr]; ``eta``: the
-    fictitious step σ (> 0); ``lanes``: concurrent orbits (static).
-
-    **Returns:** ``(w, steps)``: states (k, n, 6) (x [kpc], v [kpc/Myr]) at the targets and
-    the number of composed steps per orbit (n,).
-    """
-    n = x0.shape[0]
-    n_t = targets.shape[0]
-    lanes = int(min(lanes, n))
-    dtype = x0.dtype
-    t0 = jnp.asarray(t0, dtype)
-    direction = jnp.sign(targets[-1] - t0).astype(dtype)
-    direction = jnp.where(direction == 0, 1.0, direction)
-    h = jnp.asarray(eta, dtype) * direction
-
-    step = jax.vmap(
-        lambda x, v, t, e, tgt, fl: _lane_step(
-            pos_term, vel_term, stepfn, gammas, h, direction, iterations, midpoint_iterations,
-            args, x, v, t, e, tgt, fl,
-        )
-    )
-
-    idx = jnp.arange(lanes)
-    state = dict(
-        idx=idx,
-        x=x0[:lanes],
-        v=v0[:lanes],
-        t=jnp.full((lanes,), t0, dtype),
-        e=energy[:lanes],
-        j=jnp.zeros((lanes,), jnp.int32),
-        nsteps=jnp.zeros((lanes,), jnp.int32),
-        force_land=jnp.zeros((lanes,), bool),
-        next=jnp.asarray(lanes, jnp.int32),
-        out=jnp.full((n_t, n, 6), jnp.nan, dtype),
-        steps=jnp.zeros((n,), jnp.int32),
-        it=jnp.asarray(0, jnp.int32),
-    )
-
-    def cond(s):
-        return jnp.any(s["idx"] < n) & (s["it"] < max_iterations)
-
-    def body(s):
-        active = s["idx"] < n
-        # Idle lanes aim at their own time: zero-length steps, no garbage.
-        target = jnp.where(active, targets[jnp.minimum(s["j"], n_t - 1)], s["t"])
-        x, v, t, landed, overshoot = step(s["x"], s["v"], s["t"], s["e"], target, s["force_land"])
-        landed = landed & active
-        nsteps = s["nsteps"] + (active & ~overshoot).astype(jnp.int32)
-        rec = jnp.where(landed, s["idx"], n)
-        out = s["out"].at[s["j"], rec].set(jnp.concatenate([x, v], axis=1), mode="drop")
-        j = s["j"] + landed.astype(jnp.int32)
-        done = landed & (j >= n_t)
-        steps = s["steps"].at[jnp.where(done, s["idx"], n)].set(nsteps, mode="drop")
-        # Refill finished lanes from the queue.
-        rank = jnp.cumsum(done, dtype=jnp.int32) - 1
-        new = s["next"] + rank
-        take = done & (new < n)
-        src = jnp.minimum(new, n - 1)
-        idx = jnp.where(done, jnp.where(take, new, n), s["idx"])
-        return dict(
-            idx=idx,
-            x=jnp.where(take[:, None], x0[src], x),
-            v=jnp.where(take[:, None], v0[src], v),
-            t=jnp.where(take, t0, t),
-            e=jnp.where(take, energy[src], s["e"]),
-            j=jnp.where(done, 0, j),
-            nsteps=jnp.where(done, 0, nsteps),
-            force_land=overshoot & ~done,
-            next=s["next"] + jnp.sum(done, dtype=jnp.int32),
-            out=out,
-            steps=steps,
-            it=s["it"] + 1,
-        )
-
-    final = jax.lax.while_loop(cond, body, state)
-    return final["out"], final["steps"]

@@ -28,15 +28,15 @@ __all__ = ["kick"]
 
 
 def kick(
-    v: Float[Array, "3"],
+    v: Float[Array, " d"],
     c,
-    g: Float[Array, "3"],
+    g: Float[Array, " d"],
     vel_term: SumOfTerms | None,
     t,
-    x: Float[Array, "3"],
+    x: Float[Array, " d"],
     args: Any,
     n_iter: int,
-) -> Float[Array, "3"]:
+) -> Float[Array, " d"]:
     """v + c·(g + f(t, x, v̄)) with v̄ the implicit-midpoint velocity (see module docstring)."""
     if vel_term is None:
         return v + c * g

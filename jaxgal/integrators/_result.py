@@ -24,7 +24,7 @@ class OrbitResult(eqx.Module):
 
     - `n_steps`: steps taken per orbit, (N,) or () (force evaluations per orbit =
       n_steps × the scheme's force evaluations per step; for diffrax, accepted steps).
-    - `method` (static): the integrator used.
+    - `method` (static): the name of the solver used (e.g. ``"Leapfrog"``, ``"dopri5"``).
     """
 
     t: Float[Array, "..."]

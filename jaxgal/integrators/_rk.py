@@ -1,42 +1,39 @@
-"""Embedded Runge–Kutta with per-orbit error control on load-balanced lanes.
+"""Embedded Runge–Kutta with per-orbit error control, on the lanes of ``_lanes.py``.
 
 The same explicit Runge–Kutta pairs as diffrax (``dopri8``: Dormand–Prince 8(7), 13
-force evaluations per step with first-same-as-last; ``tsit5``: Tsitouras 5(4), 6; the
-Butcher tableaux are read from ``diffrax``), stepped by jaxgal's own lane scheduler
-instead of ``vmap(diffeqsolve)``:
+force evaluations per step with first-same-as-last; ``tsit5``: Tsitouras 5(4), 6;
+``dopri5``: Dormand–Prince 5(4), 6; the Butcher tableaux are read from ``diffrax``), each
+orbit with its own step:
 
-- every orbit has its own step size, chosen by a PI controller (Gustafsson 1991; Hairer &
-  Wanner, *Solving ODEs II*, §IV.2) on the error estimate
+- the step size is chosen by a PI controller (Gustafsson 1991; Hairer & Wanner, *Solving
+  ODEs II*, §IV.2) on the error estimate
   ``err = max(|δx| / (atol + rtol |x|), |δv| / (atol + rtol |v|))`` — norms of the position
   and velocity vectors, so the control is rotation invariant and does not tighten when a
   single coordinate passes through zero;
 - a step that would pass the next output time is shortened to land on it exactly;
-- lanes: a fixed number of orbits is stepped in lock-step and a lane whose orbit is done
-  loads the next one from a queue sorted longest-first (see ``_adaptive.py``), so a batch
-  costs ≈ Σ(steps) instead of N × max(steps) as a batched ``while_loop`` does;
 - the first-same-as-last derivative of every orbit at t₀ is computed once, before the
   loop, so refilling a lane costs no force evaluation.
 
-This is the fastest accurate engine here for orbits in a galaxy with a thin disc and a
-cusp: the local error control resolves disc crossings and pericentres without a
-hand-made step function. It is not symplectic: the energy error grows ~linearly with
-time at a rate set by rtol (measured in ``benchmarks/README.md``).
+This is the fastest accurate solver here for orbits in a galaxy with a thin disc and a
+cusp: the local error control resolves disc crossings and pericentres without a hand-made
+step function. It is not symplectic: the energy error grows ~linearly with time at a rate
+set by rtol (measured in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
-from ._terms import SumOfTerms
+from .._validation import as_float_array, check_int, check_positive, check_range, concrete_array
+from ._base import AbstractSolver
+from ._lanes import default_lanes, run_lanes, run_queue
 
-__all__ = ["ErrorControl", "rk_orbits", "TABLEAUX"]
+__all__ = ["ErrorControlledRK", "TABLEAUX"]
 
 
 def _tableau(solver) -> dict:
@@ -60,44 +57,117 @@ TABLEAUX = {
 }
 
 
-class ErrorControl(eqx.Module):
-    """Options of jaxgal's lane-scheduled embedded Runge–Kutta engine.
+class ErrorControlledRK(AbstractSolver):
+    """Embedded Runge–Kutta with per-orbit error control on load-balanced lanes (module
+    docstring).
 
-    Pass as ``integrate_orbits(..., method="dopri8" | "tsit5", step_control=ErrorControl(...))``.
+    ``ErrorControlledRK("dopri5", rtol=1e-7)``; with :func:`integrate_orbits`, ``dt`` (if
+    given) only sets the spacing of the ``save_every`` output grid.
 
     Gradients: forward mode only (``jax.jvp``, ``jax.jacfwd``; the loop is a
-    ``lax.while_loop``); use a fixed-step scheme or the diffrax path for reverse mode.
+    ``lax.while_loop``); use a fixed-step solver or :class:`Diffrax` for reverse mode.
 
     **Arguments:**
 
+    - `tableau` (static): ``"dopri5"`` (default), ``"tsit5"`` or ``"dopri8"``.
     - `rtol`, `atol`: tolerances of the error estimate (atol in kpc for positions and
       kpc/Myr for velocities). ``rtol`` may be an (N,) array: one tolerance per orbit
       (e.g. looser for stars that stay deep inside the region a summary looks at).
-    - `safety`: step-size safety factor.
+    - `safety`: step-size safety factor in (0, 1].
     - `lanes` (static): orbits stepped concurrently per device (default: n/16 per
       device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
-    - `max_iterations` (static): bound on lane steps per device (safety net; orbits not
+    - `max_iterations` (static): bound on lane steps per device (a safety net; orbits not
       finished come back as NaN).
     """
 
-    rtol: float = 1e-7
-    atol: float = 1e-10
-    safety: float = 0.9
-    lanes: int | None = eqx.field(static=True, default=None)
-    max_iterations: int = eqx.field(static=True, default=50_000_000)
+    tableau: str = eqx.field(static=True)
+    rtol: Float[ArrayLike, "*n"]
+    atol: Float[ArrayLike, ""]
+    safety: Float[ArrayLike, ""]
+    lanes: int | None = eqx.field(static=True)
+    max_iterations: int = eqx.field(static=True)
 
-    def __check_init__(self):
-        try:
-            rtol = np.asarray(self.rtol, dtype=float)
-            ok = bool(np.all(rtol > 0)) and rtol.ndim <= 1 and float(self.atol) >= 0 and 0 < float(self.safety) <= 1
-        except Exception:  # traced
-            return
-        if not ok:
+    def __init__(
+        self,
+        tableau: str = "dopri5",
+        *,
+        rtol=1e-7,
+        atol=1e-10,
+        safety=0.9,
+        lanes: int | None = None,
+        max_iterations: int = 50_000_000,
+    ):
+        if tableau not in TABLEAUX:
+            raise ValueError(f"ErrorControlledRK: tableau must be one of {sorted(TABLEAUX)}; got {tableau!r}")
+        self.tableau = tableau
+        rt = concrete_array(rtol, "ErrorControlledRK: rtol")
+        if rt is not None and rt.ndim > 1:
+            raise ValueError(f"ErrorControlledRK: rtol must be a scalar or one value per orbit (N,); got shape {rt.shape}")
+        # Arrays (not Python floats), so that new tolerances do not recompile.
+        self.rtol = as_float_array(check_positive(rtol, "ErrorControlledRK: rtol"), "rtol")
+        self.atol = as_float_array(check_range(atol, "ErrorControlledRK: atol", 0.0), "atol")
+        self.safety = as_float_array(
+            check_range(safety, "ErrorControlledRK: safety", 0.0, 1.0, closed=(False, True)), "safety"
+        )
+        self.lanes = None if lanes is None else check_int(lanes, "ErrorControlledRK: lanes")
+        self.max_iterations = check_int(max_iterations, "ErrorControlledRK: max_iterations")
+
+    @property
+    def name(self) -> str:
+        return self.tableau
+
+    def _grid(self, t0, t1, dt, save_every):
+        from ._base import steps_grid
+
+        return steps_grid(t0, t1, (t1 - t0) if dt is None else dt, save_every)
+
+    def _run(self, term, x0, v0, t0, grid, targets, h, args, devices):
+        dtype = x0.dtype
+        n = x0.shape[0]
+        rtol = jnp.asarray(self.rtol, dtype)
+        if rtol.ndim == 1 and rtol.shape != (n,):
             raise ValueError(
-                f"ErrorControl: need rtol > 0, atol ≥ 0, 0 < safety ≤ 1; got {self.rtol}, {self.atol}, {self.safety}"
+                f"ErrorControlledRK.rtol must be a scalar or one value per orbit, shape ({n},); got shape {rtol.shape}"
             )
-        if self.lanes is not None and self.lanes < 1:
-            raise ValueError(f"ErrorControl: lanes must be ≥ 1; got {self.lanes}")
+        tab = TABLEAUX[self.tableau]
+        direction = _direction(t0, targets)
+        a0 = jax.vmap(lambda x, v: term.acceleration(t0, x, v, args))(x0, v0)
+        h0 = initial_step(x0, v0, a0, direction)
+        queue = dict(
+            y=jnp.concatenate([x0, v0], axis=1),
+            k=jnp.concatenate([v0, a0], axis=1),
+            h=h0,
+            rtol=jnp.broadcast_to(rtol, (n,)),
+            ep=jnp.ones((n,), dtype),
+        )
+        lanes = self.lanes or default_lanes(n, len(devices))
+        dyn, static = eqx.partition((term, args), eqx.is_array)
+        max_iterations = self.max_iterations
+
+        def run_shard(q, t0_, targets_, atol, safety, dyn_):
+            term_, args_ = eqx.combine(dyn_, static)
+            direction_ = _direction(t0_, targets_)
+
+            def step(lane, t, target):
+                y, k, t1, h_new, ep, landed, accepted = _lane_rk_step(
+                    term_, tab, args_, lane["rtol"], atol, safety, direction_, lane["y"], lane["k"], t, lane["h"],
+                    lane["ep"], target,
+                )
+                return dict(y=y, k=k, h=h_new, rtol=lane["rtol"], ep=ep), t1, landed, accepted
+
+            return run_lanes(step, lambda lane: lane["y"], q, t0_, targets_, lanes=lanes, max_iterations=max_iterations)
+
+        # Longest first: the number of initial steps that would cover the interval.
+        return run_queue(
+            run_shard, queue, jnp.abs(h0),
+            (t0, targets, jnp.asarray(self.atol, dtype), jnp.asarray(self.safety, dtype), dyn), devices=devices,
+        )
+
+
+def _direction(t0, targets):
+    """+1 forwards, −1 backwards in time."""
+    d = jnp.sign(targets[-1] - t0).astype(targets.dtype)
+    return jnp.where(d == 0, 1.0, d)
 
 
 def initial_step(x, v, a, direction):
@@ -112,8 +182,10 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, e
     c, a, b_sol, b_err = tab["c"], tab["a"], tab["b_sol"], tab["b_err"]
     k_exp = 1.0 / (tab["err_order"] + 1.0)
 
+    d = y.shape[0] // 2
+
     def f(tt, yy):
-        return jnp.concatenate([yy[3:], term.acceleration(tt, yy[:3], yy[3:], args)])
+        return jnp.concatenate([yy[d:], term.acceleration(tt, yy[:d], yy[d:], args)])
 
     rem = target - t
     clipped = (h - rem) * direction >= 0
@@ -128,9 +200,9 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, e
     # SSAL: the last stage is evaluated at the solution, so y1 is that stage's state.
     y1 = y + h_eff * sum(b * k for b, k in zip(b_sol, ks) if b != 0.0)
     y_err = h_eff * sum(b * k for b, k in zip(b_err, ks) if b != 0.0)
-    scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(y[:3]), jnp.linalg.norm(y1[:3]))
-    scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(y[3:]), jnp.linalg.norm(y1[3:]))
-    err = jnp.maximum(jnp.linalg.norm(y_err[:3]) / scale_x, jnp.linalg.norm(y_err[3:]) / scale_v)
+    scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(y[:d]), jnp.linalg.norm(y1[:d]))
+    scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(y[d:]), jnp.linalg.norm(y1[d:]))
+    err = jnp.maximum(jnp.linalg.norm(y_err[:d]) / scale_x, jnp.linalg.norm(y_err[d:]) / scale_v)
     err = jnp.where(jnp.isfinite(err), err, jnp.inf)
     accept = err <= 1.0
     e = jnp.maximum(err, 1e-10)
@@ -145,94 +217,3 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, e
     k_out = jnp.where(accept, ks[-1], k0)
     err_out = jnp.where(accept, jnp.maximum(err, 1e-4), err_prev)
     return y_out, k_out, t1, h_new, err_out, accept & clipped, accept
-
-
-def rk_orbits(
-    term: SumOfTerms,
-    solver: str,
-    y0: Float[Array, "n 6"],
-    k0: Float[Array, "n 6"],
-    h0: Float[Array, " n"],
-    t0,
-    targets: Float[Array, " k"],
-    rtol,
-    atol,
-    safety,
-    *,
-    lanes: int,
-    max_iterations: int = 50_000_000,
-    args: Any = None,
-) -> tuple[Float[Array, "k n 6"], Array]:
-    """Integrate ``n`` queued orbits to every time in ``targets`` (monotonic, after t0).
-
-    **Arguments:** the total force; the solver name (a key of :data:`TABLEAUX`); initial
-    states y0 = (x [kpc], v [kpc/Myr]), their derivatives k0 = (v, a) at t0 and first steps
-    h0 [Myr, signed]; t0; targets; tolerances; ``lanes`` (static).
-
-    **Returns:** ``(w, steps)``: states (k, n, 6) at the targets and accepted steps per orbit.
-    """
-    tab = TABLEAUX[solver]
-    n = y0.shape[0]
-    n_t = targets.shape[0]
-    lanes = int(min(lanes, n))
-    dtype = y0.dtype
-    t0 = jnp.asarray(t0, dtype)
-    direction = jnp.sign(targets[-1] - t0).astype(dtype)
-    direction = jnp.where(direction == 0, 1.0, direction)
-
-    rtol_all = jnp.broadcast_to(jnp.asarray(rtol, dtype), (n,))
-    step = jax.vmap(
-        lambda y, k, t, h, ep, tgt, rt: _lane_rk_step(term, tab, args, rt, atol, safety, direction, y, k, t, h, ep, tgt)
-    )
-    state = dict(
-        idx=jnp.arange(lanes),
-        y=y0[:lanes],
-        k=k0[:lanes],
-        t=jnp.full((lanes,), t0, dtype),
-        h=h0[:lanes],
-        rtol=rtol_all[:lanes],
-        ep=jnp.ones((lanes,), dtype),
-        j=jnp.zeros((lanes,), jnp.int32),
-        nsteps=jnp.zeros((lanes,), jnp.int32),
-        next=jnp.asarray(lanes, jnp.int32),
-        out=jnp.full((n_t, n, 6), jnp.nan, dtype),
-        steps=jnp.zeros((n,), jnp.int32),
-        it=jnp.asarray(0, jnp.int32),
-    )
-
-    def cond(s):
-        return jnp.any(s["idx"] < n) & (s["it"] < max_iterations)
-
-    def body(s):
-        active = s["idx"] < n
-        target = jnp.where(active, targets[jnp.minimum(s["j"], n_t - 1)], s["t"])
-        y, k, t, h, ep, landed, accepted = step(s["y"], s["k"], s["t"], s["h"], s["ep"], target, s["rtol"])
-        landed = landed & active
-        nsteps = s["nsteps"] + (accepted & active).astype(jnp.int32)
-        rec = jnp.where(landed, s["idx"], n)
-        out = s["out"].at[s["j"], rec].set(y, mode="drop")
-        j = s["j"] + landed.astype(jnp.int32)
-        done = landed & (j >= n_t)
-        steps = s["steps"].at[jnp.where(done, s["idx"], n)].set(nsteps, mode="drop")
-        rank = jnp.cumsum(done, dtype=jnp.int32) - 1
-        new = s["next"] + rank
-        take = done & (new < n)
-        src = jnp.minimum(new, n - 1)
-        return dict(
-            idx=jnp.where(done, jnp.where(take, new, n), s["idx"]),
-            y=jnp.where(take[:, None], y0[src], y),
-            k=jnp.where(take[:, None], k0[src], k),
-            t=jnp.where(take, t0, t),
-            h=jnp.where(take, h0[src], h),
-            rtol=jnp.where(take, rtol_all[src], s["rtol"]),
-            ep=jnp.where(take, 1.0, ep),
-            j=jnp.where(done, 0, j),
-            nsteps=jnp.where(done, 0, nsteps),
-            next=s["next"] + jnp.sum(done, dtype=jnp.int32),
-            out=out,
-            steps=steps,
-            it=s["it"] + 1,
-        )
-
-    final = jax.lax.while_loop(cond, body, state)
-    return final["out"], final["steps"]

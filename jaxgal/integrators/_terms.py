@@ -13,7 +13,8 @@ the kick v' = v + c·a(x, (v + v')/2) by fixed-point iteration (implicit midpoin
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax

@@ -32,6 +32,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import units as U
 from .._custom_types import RealScalarLike
+from .._validation import as_float_array, check_range
 
 __all__ = ["AbstractPotential", "AbstractSphericalPotential", "CompositePotential", "safe_norm"]
 
@@ -43,25 +44,22 @@ def safe_norm(x: Float[Array, "3"]) -> Float[Array, ""]:
     return jnp.where(safe, jnp.sqrt(jnp.where(safe, r2, 1.0)), 0.0)
 
 
-def _as_float(x) -> Array:
-    """``x`` as a JAX array of an inexact dtype (integers → the default float), so that
-    autodiff (Hessian, density) accepts integer input such as ``[8, 0, 0]``."""
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = x.astype(float)
-    return x
-
-
 def _as_positions(x) -> Array:
-    x = _as_float(U.to_value(x, "kpc"))
+    x = as_float_array(x, "x (positions)", "kpc")
     if x.ndim == 0 or x.shape[-1] != 3:
-        raise ValueError(f"positions must have shape (..., 3) in kpc; got shape {x.shape}")
+        raise ValueError(f"positions x must have shape (..., 3) in kpc; got shape {x.shape}")
     return x
+
+
+def _as_radii(r) -> Array:
+    """Radii [kpc]: finite and ≥ 0 (concrete values are checked)."""
+    r = as_float_array(r, "r (radius)", "kpc")
+    return check_range(r, "r (radius)", 0.0, unit="kpc")
 
 
 def _batched(fn, x: Array, t, out_tail: tuple[int, ...]) -> Array:
     """Apply a single-point ``fn(x3, t)`` over every leading index of ``x`` with vmap."""
-    t = jnp.asarray(U.to_value(t, "Myr"), dtype=x.dtype)
+    t = check_range(as_float_array(t, "t (time)", "Myr"), "t (time)", unit="Myr").astype(x.dtype)
     batch = x.shape[:-1]
     try:
         t = jnp.broadcast_to(t, batch)
@@ -195,22 +193,23 @@ class AbstractPotential(eqx.Module):
     def circular_velocity(self, r, t=0.0) -> Float[Array, "..."]:
         """Circular speed v_c = √(R ∂Φ/∂R) in the plane z = 0 along the x axis.
 
-        **Arguments:** ``r``: cylindrical radius [kpc], any shape; ``t`` [Myr].
+        **Arguments:** ``r``: cylindrical radius [kpc] (finite, ≥ 0), any shape; ``t`` [Myr].
 
         **Returns:** v_c [km/s], the shape of ``r``. Where the potential is not
         axisymmetric this is the value on the x axis. Where ∂Φ/∂R < 0 (no circular orbit)
         the result is NaN.
         """
-        r = _as_float(U.to_value(r, "kpc"))
+        r = _as_radii(r)
         x = jnp.stack([r, jnp.zeros_like(r), jnp.zeros_like(r)], axis=-1)
         g = _batched(self._gradient, x, t, (3,))
         return jnp.sqrt(r * g[..., 0]) / U.KMS_TO_KPC_MYR
 
     def mass_enclosed(self, r, t=0.0) -> Float[Array, "..."]:
         """Mass within the sphere of radius ``r`` [kpc], from the spherically averaged
-        radial force (Gauss's theorem) → [Msun], the shape of ``r``."""
-        r = _as_float(U.to_value(r, "kpc"))
-        t = jnp.broadcast_to(jnp.asarray(U.to_value(t, "Myr"), dtype=r.dtype), r.shape)
+        radial force (Gauss's theorem) → [Msun], the shape of ``r`` (finite, ≥ 0)."""
+        r = _as_radii(r)
+        t = check_range(as_float_array(t, "t (time)", "Myr"), "t (time)", unit="Myr")
+        t = jnp.broadcast_to(t.astype(r.dtype), r.shape)
         return jax.vmap(self._mass_enclosed)(r.reshape(-1), t.reshape(-1)).reshape(r.shape)
 
     def __add__(self, other: "AbstractPotential") -> "CompositePotential":

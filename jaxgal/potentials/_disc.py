@@ -29,9 +29,9 @@ class MiyamotoNagai(AbstractPotential):
     b: Float[Array, ""]
 
     def __init__(self, mass, a, b):
-        self.mass = as_param(mass, "Msun")
-        self.a = as_param(a, "kpc")
-        self.b = as_param(b, "kpc")
+        self.mass = as_param(mass, "Msun", name="MiyamotoNagai: mass")
+        self.a = as_param(a, "kpc", name="MiyamotoNagai: a")
+        self.b = as_param(b, "kpc", name="MiyamotoNagai: b")
         check_positive("MiyamotoNagai", b=self.b)
         # a < 0 gives a negative density at large R (ρ ∝ a R² + ...): documented a ≥ 0.
         check_range("MiyamotoNagai", "a", self.a, 0.0, float("inf"))
@@ -136,9 +136,9 @@ class MN3ExponentialDisc(AbstractPotential):
     sech2_z: bool = eqx.field(static=True)
 
     def __init__(self, mass, h_R, h_z, *, positive_density: bool = True, sech2_z: bool = True):
-        self.mass = as_param(mass, "Msun")
-        self.h_R = as_param(h_R, "kpc")
-        self.h_z = as_param(h_z, "kpc")
+        self.mass = as_param(mass, "Msun", name="MN3ExponentialDisc: mass")
+        self.h_R = as_param(h_R, "kpc", name="MN3ExponentialDisc: h_R")
+        self.h_z = as_param(h_z, "kpc", name="MN3ExponentialDisc: h_z")
         check_positive("MN3ExponentialDisc", mass=self.mass, h_R=self.h_R, h_z=self.h_z)
         self.positive_density = bool(positive_density)
         self.sech2_z = bool(sech2_z)

@@ -11,7 +11,7 @@ the same ``m_s`` and ``r_s`` (axis lengths 1 : q_y : q_z, not normalised to cons
 and the mass inside the ellipsoid m < M is q_y q_z M_s [ln(1 + M/r_s) − (M/r_s)/(1 + M/r_s)].
 This is galpy's ``TriaxialNFWPotential`` convention (b = q_y, c = q_z, a = r_s,
 amp = M_s). It flattens the *density*, not the potential: a potential-flattened model
-Φ(x, y, z/q) is a different (and, for small q, unphysical) model; see NOTES §2.
+Φ(x, y, z/q) is a different (and, for small q, unphysical) model; see ``docs/potentials.md``.
 
 Potential: the ellipsoidal (Chandrasekhar) integral, Binney & Tremaine (2008) eq. 2.140
 with axes a_i = (1, q_y, q_z):
@@ -208,9 +208,9 @@ class FlattenedNFW(AbstractPotential):
     n_nodes: int = eqx.field(static=True)
 
     def __init__(self, m_s, r_s, q_z=1.0, *, n_nodes: int = DEFAULT_N_NODES):
-        self.m_s = as_param(m_s, "Msun")
-        self.r_s = as_param(r_s, "kpc")
-        self.q_z = as_param(q_z)
+        self.m_s = as_param(m_s, "Msun", name="FlattenedNFW: m_s")
+        self.r_s = as_param(r_s, "kpc", name="FlattenedNFW: r_s")
+        self.q_z = as_param(q_z, name="FlattenedNFW: q_z")
         check_positive("FlattenedNFW", m_s=self.m_s, r_s=self.r_s, q_z=self.q_z)
         self.n_nodes = _check_n_nodes("FlattenedNFW", n_nodes)
 
@@ -273,13 +273,13 @@ class TriaxialNFW(AbstractPotential):
         *,
         n_nodes: int = DEFAULT_N_NODES,
     ):
-        self.m_s = as_param(m_s, "Msun")
-        self.r_s = as_param(r_s, "kpc")
-        self.q_y = as_param(q_y)
-        self.q_z = as_param(q_z)
-        self.pitch = as_param(pitch, "deg")
-        self.yaw = as_param(yaw, "deg")
-        self.roll = as_param(roll, "deg")
+        self.m_s = as_param(m_s, "Msun", name="TriaxialNFW: m_s")
+        self.r_s = as_param(r_s, "kpc", name="TriaxialNFW: r_s")
+        self.q_y = as_param(q_y, name="TriaxialNFW: q_y")
+        self.q_z = as_param(q_z, name="TriaxialNFW: q_z")
+        self.pitch = as_param(pitch, "deg", name="TriaxialNFW: pitch")
+        self.yaw = as_param(yaw, "deg", name="TriaxialNFW: yaw")
+        self.roll = as_param(roll, "deg", name="TriaxialNFW: roll")
         check_positive("TriaxialNFW", m_s=self.m_s, r_s=self.r_s, q_y=self.q_y, q_z=self.q_z)
         for name in ("pitch", "yaw", "roll"):
             check_range("TriaxialNFW", name, getattr(self, name), -np.inf, np.inf)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import interpax
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -50,7 +51,10 @@ class TranslatingPotential(AbstractPotential):
 
     def centre_at(self, t) -> Float[Array, "3"]:
         """x_c(t) [kpc] at one time t [Myr]."""
-        return self.centre(jnp.atleast_1d(t))[0]
+        # interpax mixes integer and boolean index arithmetic: keep JAX's standard
+        # promotion for it whatever the caller's setting.
+        with jax.numpy_dtype_promotion("standard"):
+            return self.centre(jnp.atleast_1d(t))[0]
 
     def _potential(self, x, t):
         return self.potential0._potential(x - self.centre_at(t), t)

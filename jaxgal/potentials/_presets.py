@@ -1,4 +1,4 @@
-"""Named Milky Way models: the paper's MW (Brooks et al., SPEC §A), Bovy (2015)'s
+"""Named Milky Way models: the MW of Brooks et al. (``docs/potentials.md``), Bovy (2015)'s
 MWPotential2014 and gala's MilkyWayPotential2022."""
 
 from __future__ import annotations
@@ -7,12 +7,14 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from jaxtyping import Array, Bool, Float
 
 from .. import units as U
 from ._base import CompositePotential
 from ._disc import MiyamotoNagai, MN3ExponentialDisc
 from ._spherical import NFW, Hernquist, PowerLawCutoff, _nfw_mu, r200_from_m200
+from .._validation import is_concrete, warn_clipped
 from ._validation import as_param, check_positive
 
 __all__ = [
@@ -92,8 +94,8 @@ def solve_c200(
     r_sun: float = R_SUN,
     h0: float = U.H0_DEFAULT,
     c_range: tuple[float, float] = C200_RANGE,
-) -> tuple[Float[Array, ""], Float[Array, ""]]:
-    """The c200 for which the paper's MW has v_circ(r_sun) = v_circ_sun (SPEC §A).
+) -> tuple[Float[Array, "*b"], Bool[Array, "*b"]]:
+    """The c200 for which the paper's MW has v_circ(r_sun) = v_circ_sun (Brooks et al.).
 
     Solves v_halo²(R☉; M200, c200) + v_disc²(R☉) + v_bulge²(R☉) = v_circ_sun² by
     bisection in ``c_range`` (v_halo grows with c200 at fixed M200). Jit- and vmap-able;
@@ -106,7 +108,7 @@ def solve_c200(
     where no c200 in the range solves the condition and c200 sits at a clipped end (low
     M200 needs c200 > max; high M200 overshoots even at min).
     """
-    m200 = as_param(m200, "Msun")
+    m200 = as_param(m200, "Msun", name="solve_c200: m200")
     check_positive("solve_c200", m200=m200)
     lo, hi = (jnp.full(jnp.shape(m200), c, dtype=m200.dtype) for c in c_range)
     bary = _paper_baryons()
@@ -121,13 +123,15 @@ def solve_c200(
 
 
 def milky_way(m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, **solve_kwargs) -> CompositePotential:
-    """The rigid Milky Way of Brooks et al. (SPEC §A): NFW halo + exponential disc + bulge.
+    """The rigid Milky Way of Brooks et al.: NFW halo + exponential disc + bulge.
 
     **Arguments:**
 
     - `m200`: halo M200 [Msun] (200 ρ_crit, H0 = 67.6 km/s/Mpc).
     - `c200`: halo concentration; by default solved with :func:`solve_c200` so that
-      v_circ(8.122 kpc) = 235 km/s (clipped to [1, 60]).
+      v_circ(8.122 kpc) = 235 km/s, clipped to [1, 60] where no value in that range does
+      (a ``UserWarning`` is emitted then, for concrete ``m200``; under ``jit`` use the flag
+      returned by :func:`solve_c200`).
     - `h0`: Hubble constant [km/s/Mpc].
     - further keywords go to :func:`solve_c200`.
 
@@ -136,14 +140,20 @@ def milky_way(m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, **solve_kwargs)
     ``_paper_baryons`` for the profiles.
     """
     if c200 is None:
-        c200, _ = solve_c200(m200, h0=h0, **solve_kwargs)
+        c200, clipped = solve_c200(m200, h0=h0, **solve_kwargs)
+        if is_concrete(clipped) and bool(np.any(np.asarray(clipped))):
+            warn_clipped(
+                f"milky_way: no c200 in {solve_kwargs.get('c_range', C200_RANGE)} gives v_c(R☉) = "
+                f"{solve_kwargs.get('v_circ_sun', V_CIRC_SUN)} km/s for m200 = {np.asarray(m200)} Msun; c200 was "
+                f"clipped to {np.asarray(c200)} (m200 is a mass in Msun, not its log10)"
+            )
     halo = NFW.from_m200_c200(m200, c200, h0=h0)
     bary = _paper_baryons()
     return CompositePotential((halo,) + bary.components, ("halo",) + bary.names)
 
 
 def lmc_scale_radius(m_lmc, *, a_floor: float = LMC_A_FLOOR) -> Float[Array, "..."]:
-    r"""Hernquist scale radius a [kpc] of an LMC of total mass ``m_lmc`` [Msun] (SPEC §A).
+    r"""Hernquist scale radius a [kpc] of an LMC of total mass ``m_lmc`` [Msun] (Brooks et al.).
 
     M(<8.7 kpc) = M r²/(r + a)² = 1.7×10¹⁰ Msun at r = 8.7 kpc gives
 
@@ -154,7 +164,7 @@ def lmc_scale_radius(m_lmc, *, a_floor: float = LMC_A_FLOOR) -> Float[Array, "..
     M < 1.78×10¹⁰ Msun, below Table 1's prior 2.5×10¹⁰–5×10¹¹ Msun), which keeps a
     near-massless test LMC well defined. Jit-, vmap- and grad-able.
     """
-    m = as_param(m_lmc, "Msun")
+    m = as_param(m_lmc, "Msun", name="lmc_scale_radius: m_lmc")
     check_positive("lmc_scale_radius", m_lmc=m)
     a = LMC_R_INNER * (jnp.sqrt(m / LMC_M_INNER) - 1.0)
     return jnp.maximum(a, a_floor)

@@ -1,23 +1,39 @@
-"""One MW–LMC simulation and batches of them (Brooks et al.; SPEC §A).
+"""One MW–LMC simulation and suites of them (Brooks et al. §3; ``docs/simulation.md``).
 
 - :func:`simulate` — ``simulate(theta, key, n_particles=20_000)``: the stellar halo today
-  after 2.2 Gyr in the rigid MW + LMC with dynamical friction; :class:`SimulationConfig`
-  holds every step, grid and tolerance; :class:`SimulationResult` the particles, the
-  two-body orbit and the derived quantities.
-- :func:`simulate_batch` — a vmapped batch split over the local devices.
+  after 2.2 Gyr in the rigid MW + LMC with dynamical friction; :class:`SimulationModel`
+  holds the model's fixed constants (differentiable leaves), :class:`SimulationConfig` the
+  numerics and execution; :class:`SimulationResult` the particles, the two-body orbit and
+  the derived quantities.
+- The stages of a simulation, each a public function: :func:`build_models`,
+  :func:`present_day_lmc`, :func:`lmc_orbit`, :func:`initial_halo`,
+  :func:`tracer_tolerances`, :func:`evolve_tracers`, :func:`derived_quantities`.
+- :func:`simulate_batch` — a batch split over the local devices.
 - :func:`run_suite` / :func:`load_suite` — resumable suites of prior draws, stored in
   chunks that are each complete or absent, with the 52 summaries and derived quantities.
-- Table 1 parameters: :class:`Theta`, :data:`THETA_NAMES`, :data:`PRIOR`,
-  :func:`sample_prior`, :func:`log_prior`, :data:`FIDUCIAL_THETA`.
+- Table 1 parameters: :class:`Theta`, :data:`THETA_NAMES`, :data:`THETA_RANGES`,
+  :data:`PRIOR`, :func:`sample_prior`, :func:`log_prior`, :data:`FIDUCIAL_THETA`.
 """
 
-from ._simulate import SimulationConfig, SimulationResult, simulate, simulate_batch
+from ._config import SimulationConfig, SimulationModel
+from ._simulate import SimulationResult, simulate, simulate_batch
+from ._stages import (
+    MWLMCModels,
+    build_models,
+    derived_quantities,
+    evolve_tracers,
+    initial_halo,
+    lmc_orbit,
+    present_day_lmc,
+    tracer_tolerances,
+)
 from ._suite import load_suite, run_suite
 from ._theta import (
     FIDUCIAL_LMC_ICRS,
     FIDUCIAL_THETA,
     PRIOR,
     THETA_NAMES,
+    THETA_RANGES,
     Theta,
     as_theta,
     check_theta,
@@ -28,17 +44,27 @@ from ._theta import (
 __all__ = [
     "FIDUCIAL_LMC_ICRS",
     "FIDUCIAL_THETA",
+    "MWLMCModels",
     "PRIOR",
     "SimulationConfig",
+    "SimulationModel",
     "SimulationResult",
     "THETA_NAMES",
+    "THETA_RANGES",
     "Theta",
     "as_theta",
+    "build_models",
     "check_theta",
+    "derived_quantities",
+    "evolve_tracers",
+    "initial_halo",
+    "lmc_orbit",
     "load_suite",
     "log_prior",
+    "present_day_lmc",
     "run_suite",
     "sample_prior",
     "simulate",
     "simulate_batch",
+    "tracer_tolerances",
 ]

@@ -24,7 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..observables import SummaryConfig, summaries
-from ._simulate import SimulationConfig, simulate_batch
+from .._validation import check_int
+from ._config import SimulationConfig, SimulationModel
+from ._simulate import simulate_batch
 from ._theta import THETA_NAMES, sample_prior
 
 __all__ = ["run_suite", "load_suite"]
@@ -55,14 +57,21 @@ def _check_settings(out_dir: str, settings: dict) -> None:
         os.replace(tmp, path)
 
 
+def _is_default(model: SimulationModel) -> bool:
+    """True for the default constants (kept out of the settings file, so that suites written
+    before the constants could be changed still resume)."""
+    return model.as_dict() == SimulationModel().as_dict()
+
+
 def run_suite(
     out_dir: str,
-    n_sims: int,
-    seed: int,
-    n_particles: int = 20_000,
-    chunk_size: int = 16,
+    n_sims,
+    seed,
+    n_particles=20_000,
+    chunk_size=16,
     *,
     config: SimulationConfig | None = None,
+    model: SimulationModel | None = None,
     summary_config: SummaryConfig | None = None,
     chunks: Sequence[int] | None = None,
     progress: bool = True,
@@ -77,20 +86,24 @@ def run_suite(
     - `n_particles`: stars per simulation.
     - `chunk_size`: simulations per chunk, run as one :func:`simulate_batch` call (split
       over the local devices; a multiple of the device count is best).
-    - `config`, `summary_config`: simulation and summary settings.
+    - `config`, `model`, `summary_config`: simulation numerics, model constants and
+      summary settings.
     - `chunks`: only these chunk indices (default all) — for spreading a suite over tasks.
     - `progress`: a tqdm progress bar over chunks.
 
     **Returns:** the paths of the chunks written in this call.
     """
-    n_sims, chunk_size, n_particles = int(n_sims), int(chunk_size), int(n_particles)
-    if n_sims < 1 or chunk_size < 1 or n_particles < 1:
-        raise ValueError(f"n_sims, chunk_size and n_particles must be positive; got {n_sims}, {chunk_size}, {n_particles}")
+    n_sims = check_int(n_sims, "n_sims")
+    chunk_size = check_int(chunk_size, "chunk_size")
+    n_particles = check_int(n_particles, "n_particles")
+    seed = check_int(seed, "seed", lo=0)
     config = SimulationConfig() if config is None else config
+    model = SimulationModel() if model is None else model
     summary_config = SummaryConfig() if summary_config is None else summary_config
     settings = dict(
         n_sims=n_sims, seed=int(seed), n_particles=n_particles, chunk_size=chunk_size,
         config=repr(config), summary_config=repr(summary_config), theta_names=list(THETA_NAMES),
+        **({} if _is_default(model) else {"model": model.as_dict()}),
     )
     _check_settings(out_dir, settings)
     thetas = np.asarray(sample_prior(jax.random.PRNGKey(seed), n_sims))
@@ -104,7 +117,7 @@ def run_suite(
 
     def one_chunk(th, idx):
         keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
-        res = simulate_batch(th, keys, n_particles, config=config)
+        res = simulate_batch(th, keys, n_particles, config=config, model=model)
         s = summaries(res.particles, summary_config)
         return s, res.derived
 

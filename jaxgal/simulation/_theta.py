@@ -27,10 +27,22 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["Theta", "THETA_NAMES", "PRIOR", "FIDUCIAL_THETA", "FIDUCIAL_LMC_ICRS", "as_theta", "sample_prior", "log_prior"]
+from .._validation import as_float_array, check_range
+
+__all__ = [
+    "Theta",
+    "THETA_NAMES",
+    "THETA_RANGES",
+    "PRIOR",
+    "FIDUCIAL_THETA",
+    "FIDUCIAL_LMC_ICRS",
+    "as_theta",
+    "check_theta",
+    "sample_prior",
+    "log_prior",
+]
 
 
 class Theta(NamedTuple):
@@ -111,8 +123,8 @@ def as_theta(theta) -> Theta:
             raise ValueError(
                 f"theta needs exactly the Table 1 names {list(THETA_NAMES)}; missing {missing}, unknown {extra}"
             )
-        return Theta(*(jnp.asarray(theta[k], dtype=float) for k in THETA_NAMES))
-    arr = theta if isinstance(theta, jax.core.Tracer) else jnp.asarray(theta, dtype=float)
+        return Theta(*(as_float_array(theta[k], f"theta[{k!r}]") for k in THETA_NAMES))
+    arr = as_float_array(theta, "theta")
     if arr.ndim == 0 or arr.shape[-1] != len(THETA_NAMES):
         raise ValueError(
             f"theta as an array needs a last axis of length 12 in the order {list(THETA_NAMES)}; got shape {arr.shape}"
@@ -120,28 +132,32 @@ def as_theta(theta) -> Theta:
     return Theta(*(arr[..., i] for i in range(len(THETA_NAMES))))
 
 
+#: The range :func:`check_theta` accepts for each parameter (unit; open/closed ends), wider
+#: than the Table 1 prior but physical, and narrow enough that nothing overflows (a mass put
+#: in the log field, 10**1e12, would): (lo, hi, unit, closed).
+THETA_RANGES: dict[str, tuple[float, float, str, tuple[bool, bool]]] = {
+    "log10_m200": (8.0, 15.0, "log10 Msun", (True, True)),
+    "m_lmc": (0.0, 1e13, "Msun", (False, True)),
+    "log10_lambda_df": (-10.0, 3.0, "(log10)", (True, True)),
+    "ra_lmc": (-360.0, 720.0, "deg", (True, True)),
+    "dec_lmc": (-90.0, 90.0, "deg", (True, True)),
+    "d_lmc": (0.0, 1000.0, "kpc", (False, True)),
+    "vlos_lmc": (-3000.0, 3000.0, "km/s", (True, True)),
+    "pmra_lmc": (-100.0, 100.0, "mas/yr", (True, True)),
+    "pmdec_lmc": (-100.0, 100.0, "mas/yr", (True, True)),
+    "beta0": (0.0, 1.0, "", (True, False)),
+    "r_dens": (0.0, 1000.0, "kpc", (False, True)),
+    "gamma": (3.0, 20.0, "(finite tracer mass needs > 3)", (False, True)),
+}
+
+
 def check_theta(theta: Theta) -> None:
-    """Raise ``ValueError`` for concrete parameters outside their physical range (finite,
-    M200 and M_LMC > 0, LMC distance > 0, 0 ≤ β0 < 1, r_dens > 0, γ > 3 so that the
-    tracer mass is finite). Traced values are not checked."""
-    vals = {}
+    """Raise ``ValueError`` naming the parameter, its accepted range (:data:`THETA_RANGES`)
+    and the value for concrete parameters that are non-finite or out of range. Traced
+    values are not checked (check them where they are concrete)."""
     for name, v in zip(THETA_NAMES, theta):
-        if isinstance(v, jax.core.Tracer):
-            return
-        vals[name] = np.asarray(v)
-    bad = [k for k, v in vals.items() if not np.all(np.isfinite(v))]
-    if bad:
-        raise ValueError(f"theta has non-finite values in {bad}")
-    rules = {
-        "m_lmc": (vals["m_lmc"] > 0, "> 0 Msun"),
-        "d_lmc": (vals["d_lmc"] > 0, "> 0 kpc"),
-        "beta0": ((vals["beta0"] >= 0) & (vals["beta0"] < 1), "in [0, 1)"),
-        "r_dens": (vals["r_dens"] > 0, "> 0 kpc"),
-        "gamma": (vals["gamma"] > 3, "> 3 (finite tracer mass)"),
-    }
-    for name, (ok, what) in rules.items():
-        if not np.all(ok):
-            raise ValueError(f"theta[{name!r}] must be {what}; got {vals[name]}")
+        lo, hi, unit, closed = THETA_RANGES[name]
+        check_range(v, f"theta[{name!r}]", lo, hi, unit=unit, closed=closed)
 
 
 def sample_prior(key, n: int) -> Float[Array, "n 12"]:

@@ -526,10 +526,12 @@ def test_float32_input_stays_float32():
 
 
 def test_longitude_wrapping_edges():
+    from jaxgal.frames._spherical import wrap_180, wrap_360
+
     lon = jnp.array([-1e-20, -0.0, 0.0, 180.0, -180.0, 359.0])
-    np.testing.assert_array_equal(F._wrap_360(lon), [0.0, 0.0, 0.0, 180.0, 180.0, 359.0])
+    np.testing.assert_array_equal(wrap_360(lon), [0.0, 0.0, 0.0, 180.0, 180.0, 359.0])
     lon = jnp.array([-180.0, 180.0, -179.0])
-    np.testing.assert_array_equal(F._wrap_180(lon), [180.0, 180.0, -179.0])
+    np.testing.assert_array_equal(wrap_180(lon), [180.0, 180.0, -179.0])
     # a star on the l = 0 axis comes back with l in [0, 360)
     out = F.icrs_to_galactic(*F.galactic_to_icrs(0.0, 0.0, 1.0, 0.0, 0.0, 0.0))
     assert 0.0 <= float(out.l) < 360.0 and min(float(out.l), 360.0 - float(out.l)) < 1e-12

@@ -37,8 +37,7 @@ from jaxgal.df import (
     stellar_halo_density,
 )
 
-HERE = os.path.dirname(__file__)
-DATA = os.path.join(HERE, "data")
+from conftest import DATA  # noqa: E402
 G = U.G_KMS  # kpc (km/s)^2 / Msun
 C = U.KMS_TO_KPC_MYR
 
@@ -550,8 +549,7 @@ def test_equilibrium_after_2gyr_slow(mw, halo_tracer, mw_dfs, beta):
     integrators = pytest.importorskip("jaxgal.integrators")
     w0 = np.asarray(mw_dfs[beta].sample(jax.random.PRNGKey(22), N_FAST))
     _integrate_and_check(
-        w0, beta, mw, halo_tracer, EDGES_FAST, dt=5.0, method="leapfrog",
-        step_control=integrators.AdaptiveSteps(eta=0.1),
+        w0, beta, mw, halo_tracer, EDGES_FAST, solver=integrators.AdaptiveComposition("leapfrog", eta=0.1, dt_max=5.0),
     )
 
 

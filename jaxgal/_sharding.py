@@ -1,10 +1,11 @@
-"""Spreading the particle axis over devices.
+"""Spreading a batch axis (orbits, or simulations) over devices.
 
 On a CPU, XLA runs one computation on about one core; on a machine with several GPUs, one
 computation uses one GPU. Splitting the particles over ``jax.devices()`` uses them all:
 orbits are independent, so each device integrates its own slice with no communication.
 On a CPU, several host devices exist only if ``XLA_FLAGS=--xla_force_host_platform_device_count=K``
-is set **before JAX starts** (the benchmark and the CLI do this; the library never does).
+is set **before JAX starts** (``jaxgal._hostdevices``, used by the benchmarks and the CLI; the
+library never does it on import).
 
 - :func:`particle_mesh`: a 1-D ``Mesh`` named ``"particles"`` over the devices.
 - :func:`shard_particles`: place an array with its particle axis split over the mesh.
@@ -15,7 +16,7 @@ is set **before JAX starts** (the benchmark and the CLI do this; the library nev
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp

@@ -173,12 +173,15 @@ def test_adaptive_step_is_time_symmetric():
     # the residual is < 1e-6 of the step.
     from jaxgal.integrators._adaptive import _lane_step
 
-    pos, vel = ji.as_force_term(PLUMMER).split()
-    sf = ji.StepFunction.from_potential(PLUMMER, 0.0)
+    from jaxgal.integrators._stepfunction import StepFunction
+    from jaxgal.integrators._terms import as_force_term
+
+    pos, vel = as_force_term(PLUMMER).split()
+    sf = StepFunction.from_potential(PLUMMER, 0.0)
     x0 = jnp.asarray(W_ECC[:3])
     v0 = jnp.asarray(W_ECC[3:]) * KMS
-    e = PLUMMER._potential(x0, 0.0) + 0.5 * jnp.sum(v0 * v0)
-    gammas = ji.SCHEMES["suzuki4"].gammas
+    e = PLUMMER.phi(x0, 0.0) + 0.5 * jnp.sum(v0 * v0)
+    gammas = ji.Suzuki4.splitting.gammas
     for iters, tol in [(6, 1e-12), (2, 1e-6)]:
         x1, v1, t1, *_ = _lane_step(pos, vel, sf, gammas, 0.1, 1.0, iters, 2, None, x0, v0, 0.0, e, 1e9, False)
         x2, v2, *_ = _lane_step(pos, vel, sf, gammas, 0.1, 1.0, iters, 2, None, x1, -v1, 0.0, e, 1e9, False)
@@ -189,10 +192,10 @@ def test_adaptive_step_is_time_symmetric():
 def test_adaptive_order():
     # The adaptive suzuki4 converges at fourth order in eta: halving eta from 0.05 divides
     # the 500 Myr position error against dopri8 (rtol 1e-12) by 2^(4 ± 0.5).
-    ref = np.asarray(ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 500.0, 1.0, method="dopri8", rtol=1e-12, atol=1e-14).x)
+    ref = np.asarray(ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 500.0, solver=_dopri8(1e-12, 1e-14)).x)
     errs = []
     for eta in (0.05, 0.025):
-        r = ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 500.0, 5.0, method="suzuki4", step_control=ji.AdaptiveSteps(eta=eta, iterations=3))
+        r = ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 500.0, solver=ji.AdaptiveComposition("suzuki4", eta=eta, iterations=3, dt_max=5.0))
         errs.append(np.linalg.norm(np.asarray(r.x) - ref))
     assert abs(np.log2(errs[0] / errs[1]) - 4) < 0.5, errs
 
@@ -200,16 +203,23 @@ def test_adaptive_order():
 # ---------------------------------------------------------------------------------------
 # analytic orbits
 # ---------------------------------------------------------------------------------------
+def _dopri8(rtol, atol, name="dopri8"):
+    """diffrax's solver of that name with a PID controller (the old ``method=, rtol=``)."""
+    import diffrax
+
+    return ji.Diffrax(name, diffrax.PIDController(rtol=rtol, atol=atol))
+
+
 KEPLER_CASES = [
     ("leapfrog", dict(), 0.05, 2e-3),
     ("yoshida4", dict(), 0.2, 1e-5),
     ("bm4", dict(), 0.5, 1e-6),
     ("bm6", dict(), 1.0, 1e-6),
-    ("suzuki4", dict(step_control=ji.AdaptiveSteps(eta=0.05)), 5.0, 5e-6),
-    ("dopri8", dict(step_control=ji.ErrorControl(rtol=1e-11, atol=1e-14)), 1.0, 1e-7),
-    ("dopri8", dict(rtol=1e-11, atol=1e-14), 1.0, 1e-7),
-    pytest.param("tsit5", dict(step_control=ji.ErrorControl(rtol=1e-10, atol=1e-13)), 1.0, 1e-6, marks=pytest.mark.slow),
-    pytest.param("tsit5", dict(rtol=1e-10, atol=1e-13), 1.0, 1e-6, marks=pytest.mark.slow),
+    ("suzuki4", dict(solver=ji.AdaptiveComposition("suzuki4", eta=0.05, dt_max=5.0)), None, 5e-6),
+    ("dopri8", dict(solver=ji.ErrorControlledRK("dopri8", rtol=1e-11, atol=1e-14)), None, 1e-7),
+    ("dopri8", dict(solver=_dopri8(1e-11, 1e-14)), None, 1e-7),
+    pytest.param("tsit5", dict(solver=ji.ErrorControlledRK("tsit5", rtol=1e-10, atol=1e-13)), None, 1e-6, marks=pytest.mark.slow),
+    pytest.param("tsit5", dict(solver=_dopri8(1e-10, 1e-13, "tsit5")), None, 1e-6, marks=pytest.mark.slow),
 ]
 
 
@@ -300,24 +310,24 @@ def test_jit_equals_eager():
 
 
 @pytest.mark.parametrize(
-    "method,kw",
+    "kw",
     [
-        ("leapfrog", {}),
-        ("tsit5", dict(step_control=ji.ErrorControl(rtol=1e-8, lanes=2))),
-        pytest.param("yoshida4", dict(step_control=ji.AdaptiveSteps(eta=0.2, lanes=2)), marks=pytest.mark.slow),
-        pytest.param("tsit5", dict(rtol=1e-8, atol=1e-10), marks=pytest.mark.slow),
+        dict(dt=1.0, method="leapfrog"),
+        dict(solver=ji.ErrorControlledRK("tsit5", rtol=1e-8, lanes=2)),
+        pytest.param(dict(solver=ji.AdaptiveComposition("yoshida4", eta=0.2, lanes=2, dt_max=1.0)), marks=pytest.mark.slow),
+        pytest.param(dict(solver=_dopri8(1e-8, 1e-10, "tsit5")), marks=pytest.mark.slow),
     ],
     ids=["leapfrog", "lanes-rk", "lanes-adaptive", "diffrax"],
 )
-def test_batch_equals_loop_of_single_orbits(method, kw):
+def test_batch_equals_loop_of_single_orbits(kw):
     # A batch of 5 orbits (with 2 lanes for the lane engines, so lanes are refilled) equals
     # five single-orbit calls: 1e-10 kpc, km/s (vectorisation may change round-off only).
     rng = np.random.default_rng(3)
     w0 = np.concatenate([rng.uniform(2, 8, (5, 3)), rng.normal(0, 80, (5, 3))], axis=1)
-    batch = ji.integrate_orbits(PLUMMER, w0, 0.0, 150.0, 1.0, method=method, **kw)
+    batch = ji.integrate_orbits(PLUMMER, w0, 0.0, 150.0, **kw)
     assert batch.w.shape == (5, 6)
     for i in range(5):
-        single = ji.integrate_orbits(PLUMMER, w0[i], 0.0, 150.0, 1.0, method=method, **kw)
+        single = ji.integrate_orbits(PLUMMER, w0[i], 0.0, 150.0, **kw)
         assert single.w.shape == (6,)
         np.testing.assert_allclose(np.asarray(single.w), np.asarray(batch.w[i]), rtol=0, atol=1e-10)
 
@@ -354,8 +364,8 @@ def test_constant_acceleration_gives_parabola():
     x_ref = w0[:3] + w0[3:] * KMS * t + 0.5 * a_kms_myr * KMS * t * t
     v_ref = w0[3:] + a_kms_myr * t
     term = ji.ConstantAcceleration(a_kms_myr)
-    for method, kw, tol in [("leapfrog", {}, 1e-10), ("bm4", {}, 1e-10), ("dopri8", dict(rtol=1e-10, atol=1e-12), 1e-8)]:
-        r = ji.integrate_orbits(_weak(), w0, 0.0, t, 1.0, method=method, extra_terms=term, **kw)
+    for kw, tol in [(dict(dt=1.0, method="leapfrog"), 1e-10), (dict(dt=1.0, method="bm4"), 1e-10), (dict(solver=_dopri8(1e-10, 1e-12)), 1e-8)]:
+        r = ji.integrate_orbits(_weak(), w0, 0.0, t, extra_terms=term, **kw)
         np.testing.assert_allclose(np.asarray(r.x), x_ref, rtol=0, atol=tol)
         np.testing.assert_allclose(np.asarray(r.v), v_ref, rtol=0, atol=tol * 100)
 
@@ -385,7 +395,7 @@ def test_velocity_dependent_term_drag():
         errs.append(np.linalg.norm(np.asarray(r.x) - x_ref))
     assert errs[0] < 1e-4
     assert 4 / 1.15 < errs[0] / errs[1] < 4 * 1.15
-    r = ji.integrate_orbits(_weak(), w0, 0.0, t, 1.0, method="dopri8", extra_terms=drag, rtol=1e-11, atol=1e-13)
+    r = ji.integrate_orbits(_weak(), w0, 0.0, t, extra_terms=drag, solver=_dopri8(1e-11, 1e-13))
     assert np.linalg.norm(np.asarray(r.x) - x_ref) < 1e-8
     np.testing.assert_allclose(np.asarray(r.v), v_ref, rtol=1e-8)
 
@@ -417,11 +427,11 @@ def test_gradient_wrt_nfw_mass_matches_finite_differences():
 def test_forward_mode_gradient_through_lane_engines():
     # jax.jacfwd through the lane-scheduled tsit5 (rtol 1e-10) and the adaptive suzuki4
     # (eta 0.05) vs central finite differences: relative difference < 1e-5.
-    for method, sc in [("tsit5", ji.ErrorControl(rtol=1e-10)), ("suzuki4", ji.AdaptiveSteps(eta=0.05))]:
+    for sc in [ji.ErrorControlledRK("tsit5", rtol=1e-10), ji.AdaptiveComposition("suzuki4", eta=0.05, dt_max=1.0)]:
 
-        def final_x(log_m, method=method, sc=sc):
+        def final_x(log_m, sc=sc):
             pot = jg.potentials.NFW(10.0**log_m, 17.0)
-            return ji.integrate_orbits(pot, W_GRAD, 0.0, 300.0, 1.0, method=method, step_control=sc).x
+            return ji.integrate_orbits(pot, W_GRAD, 0.0, 300.0, solver=sc).x
 
         jac = np.asarray(jax.jacfwd(final_x)(11.8))
         fd = (np.asarray(final_x(11.8 + 1e-4)) - np.asarray(final_x(11.8 - 1e-4))) / 2e-4
@@ -473,13 +483,13 @@ def test_adaptive_snapshots_land_on_the_grid(request):
     # Adaptive engines land exactly on the output times: the snapshot at t = 100 Myr of a
     # save_every run equals a separate run to 100 Myr (1e-9 kpc) (lane-scheduled tsit5;
     # the adaptive compositions share the landing logic and are checked in the slow suite).
-    cases = [("tsit5", ji.ErrorControl(rtol=1e-9))]
+    cases = [ji.ErrorControlledRK("tsit5", rtol=1e-9)]
     if request.config.getoption("--runslow"):
-        cases.append(("suzuki4", ji.AdaptiveSteps(eta=0.1)))
-    for method, sc in cases:
-        full = ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 200.0, 10.0, method=method, step_control=sc, save_every=10)
+        cases.append(ji.AdaptiveComposition("suzuki4", eta=0.1, dt_max=10.0))
+    for sc in cases:
+        full = ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 200.0, 10.0, solver=sc, save_every=10)
         assert full.w.shape == (3, 6)
-        half = ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 100.0, 10.0, method=method, step_control=sc)
+        half = ji.integrate_orbits(PLUMMER, W_ECC, 0.0, 100.0, 10.0, solver=sc)
         np.testing.assert_allclose(np.asarray(full.w[1]), np.asarray(half.w), atol=1e-9)
 
 
@@ -501,13 +511,13 @@ def test_quantity_and_pair_inputs():
         (dict(dt=-1.0), ValueError),
         (dict(t1=0.0), ValueError),
         (dict(method="rk45"), ValueError),
-        (dict(method="bm4", step_control=ji.AdaptiveSteps()), ValueError),
-        (dict(method="leapfrog", step_control=ji.ErrorControl()), ValueError),
-        (dict(method="leapfrog", rtol=1e-8), ValueError),
+        (dict(dt=None, solver=None), TypeError),
+        (dict(dt=None, solver=ji.Leapfrog(1.0), save_every=0), ValueError),
+        (dict(dt=1.0, solver=ji.Leapfrog(1.0)), TypeError),
         (dict(save_every=0), ValueError),
         (dict(save_every=2.5), ValueError),
         (dict(dt=float("nan")), ValueError),
-        (dict(step_control="adaptive"), TypeError),
+        (dict(dt=None, solver="adaptive"), TypeError),
     ],
 )
 def test_bad_inputs_raise(kwargs, err):
@@ -544,13 +554,13 @@ def test_milky_way_engines_agree_with_reference():
     v = (rng.uniform(0.3, 0.7, 40) * vesc)[:, None] * dv / np.linalg.norm(dv, axis=1, keepdims=True)
     w0 = np.concatenate([x, v], axis=1)
     e0 = energy(mw, w0)
-    ref = ji.integrate_orbits(mw, w0, 0.0, 1000.0, 1.0, method="dopri8", step_control=ji.ErrorControl(rtol=1e-12, atol=1e-14, lanes=8))
-    for method, dt, kw in [
-        ("tsit5", 1.0, dict(step_control=ji.ErrorControl(rtol=1e-8, lanes=8))),
-        ("suzuki4", 5.0, dict(step_control=ji.AdaptiveSteps(eta=0.1, lanes=8))),
-        ("bm4", 0.5, {}),
+    ref = ji.integrate_orbits(mw, w0, 0.0, 1000.0, solver=ji.ErrorControlledRK("dopri8", rtol=1e-12, atol=1e-14, lanes=8))
+    for method, kw in [
+        ("tsit5", dict(solver=ji.ErrorControlledRK("tsit5", rtol=1e-8, lanes=8))),
+        ("suzuki4", dict(solver=ji.AdaptiveComposition("suzuki4", eta=0.1, lanes=8, dt_max=5.0))),
+        ("bm4", dict(dt=0.5, method="bm4")),
     ]:
-        out = ji.integrate_orbits(mw, w0, 0.0, 1000.0, dt, method=method, **kw)
+        out = ji.integrate_orbits(mw, w0, 0.0, 1000.0, **kw)
         dx = np.linalg.norm(np.asarray(out.x) - np.asarray(ref.x), axis=1)
         assert np.median(dx) < 1e-4 and np.percentile(dx, 90) < 1e-3, (method, np.median(dx))
         de = np.abs(energy(mw, out.w) / e0 - 1)
@@ -562,9 +572,9 @@ def test_sharded_equals_single_device():
     # Orbits split over 2 devices equal the 1-device result (1e-8 kpc over 200 Myr).
     rng = np.random.default_rng(5)
     w0 = np.concatenate([rng.uniform(2, 8, (7, 3)), rng.normal(0, 80, (7, 3))], axis=1)
-    for method, kw in [("leapfrog", {}), ("tsit5", dict(step_control=ji.ErrorControl(rtol=1e-9, lanes=2)))]:
-        a = ji.integrate_orbits(PLUMMER, w0, 0.0, 200.0, 1.0, method=method, devices=jax.devices()[:1], **kw)
-        b = ji.integrate_orbits(PLUMMER, w0, 0.0, 200.0, 1.0, method=method, devices=jax.devices()[:2], **kw)
+    for kw in [dict(dt=1.0, method="leapfrog"), dict(solver=ji.ErrorControlledRK("tsit5", rtol=1e-9, lanes=2))]:
+        a = ji.integrate_orbits(PLUMMER, w0, 0.0, 200.0, devices=jax.devices()[:1], **kw)
+        b = ji.integrate_orbits(PLUMMER, w0, 0.0, 200.0, devices=jax.devices()[:2], **kw)
         np.testing.assert_allclose(np.asarray(a.w), np.asarray(b.w), atol=1e-8)
 
 
@@ -578,16 +588,17 @@ def test_sharded_equals_single_device_subprocess():
         rng = np.random.default_rng(5)
         w0 = np.concatenate([rng.uniform(2, 8, (7, 3)), rng.normal(0, 80, (7, 3))], axis=1)
         p = jg.potentials.Plummer(1e11, 1.0)
-        for method, kw in [("leapfrog", {}), ("tsit5", dict(step_control=ji.ErrorControl(rtol=1e-9, lanes=2))),
-                           ("yoshida4", dict(step_control=ji.AdaptiveSteps(eta=0.2, lanes=2)))]:
-            a = ji.integrate_orbits(p, w0, 0.0, 200.0, 1.0, method=method, devices=jax.devices()[:1], **kw)
-            b = ji.integrate_orbits(p, w0, 0.0, 200.0, 1.0, method=method, **kw)
+        for kw in [dict(dt=1.0, method="leapfrog"), dict(solver=ji.ErrorControlledRK("tsit5", rtol=1e-9, lanes=2)),
+                   dict(solver=ji.AdaptiveComposition("yoshida4", eta=0.2, lanes=2, dt_max=1.0))]:
+            a = ji.integrate_orbits(p, w0, 0.0, 200.0, devices=jax.devices()[:1], **kw)
+            b = ji.integrate_orbits(p, w0, 0.0, 200.0, **kw)
             np.testing.assert_allclose(np.asarray(a.w), np.asarray(b.w), atol=1e-8)
         print("ok")
         """
     )
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    from conftest import ROOT as root
+
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
 
@@ -598,12 +609,31 @@ def test_per_orbit_tolerance_equals_separate_runs():
     mw = jg.potentials.milky_way(1e12)
     w0 = np.array([[12.0, 1.0, 2.0, 20.0, 180.0, 40.0], [60.0, -10.0, 30.0, -40.0, 90.0, 60.0], [8.0, 0.0, 0.5, 0.0, 230.0, 10.0]])
     rtols = np.array([1e-10, 1e-5, 1e-7])
-    both = ji.integrate_orbits(mw, w0, 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=rtols, lanes=2))
+    both = ji.integrate_orbits(mw, w0, 0.0, 500.0, solver=ji.ErrorControlledRK("dopri5", rtol=rtols, lanes=2))
     for i, rt in enumerate(rtols):
-        one = ji.integrate_orbits(mw, w0[i : i + 1], 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=rt, lanes=1))
+        one = ji.integrate_orbits(mw, w0[i : i + 1], 0.0, 500.0, solver=ji.ErrorControlledRK("dopri5", rtol=rt, lanes=1))
         np.testing.assert_allclose(np.asarray(both.w[i]), np.asarray(one.w[0]), rtol=1e-12, atol=1e-12)
         assert int(both.n_steps[i]) == int(one.n_steps[0])
-    loose = ji.integrate_orbits(mw, w0[:1], 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=1e-5))
+    loose = ji.integrate_orbits(mw, w0[:1], 0.0, 500.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-5))
     assert int(loose.n_steps[0]) < int(both.n_steps[0])
     with pytest.raises(ValueError, match="one value per orbit"):
-        ji.integrate_orbits(mw, w0, 0.0, 500.0, 500.0, method="dopri5", step_control=ji.ErrorControl(rtol=rtols[:2]))
+        ji.integrate_orbits(mw, w0, 0.0, 500.0, solver=ji.ErrorControlledRK("dopri5", rtol=rtols[:2]))
+
+
+def test_integrate_orbits_does_not_retrace():
+    """New initial conditions, times, potential parameters and tolerances with the same
+    shapes and step counts reuse the compiled program (a silent recompile costs seconds per
+    call): the trace counter of the jitted core does not move."""
+    import equinox as eqx
+
+    from jaxgal.integrators._api import _integrate
+
+    w0 = np.stack([W_ECC, W_ECC * 0.9])
+    for kw in [dict(dt=1.0, method="leapfrog"), dict(solver=ji.ErrorControlledRK("tsit5", rtol=1e-8, lanes=2))]:
+        ji.integrate_orbits(PLUMMER, w0, 0.0, 50.0, **kw)
+        n = eqx.debug.get_num_traces(_integrate)
+        other = dict(kw)
+        if "solver" in other:
+            other["solver"] = ji.ErrorControlledRK("tsit5", rtol=3e-9, lanes=2)
+        ji.integrate_orbits(jg.potentials.Plummer(2e11, 1.5), w0 * 1.1, 10.0, 60.0, **other)
+        assert eqx.debug.get_num_traces(_integrate) == n, kw

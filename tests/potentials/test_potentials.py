@@ -60,7 +60,7 @@ from jaxgal.potentials import (
 )
 
 P = jg.potentials
-DATA = os.path.join(os.path.dirname(__file__), "data")
+from conftest import DATA  # noqa: E402
 #: (km/s)²/kpc per km/s/Myr, from jaxgal's own constants (≈ 977.79).
 ACC_TO_KMS2_PER_KPC = 1.0 / U.KMS_TO_KPC_MYR
 #: astropy's G in kpc (km/s)² / Msun (the value gala, galpy and AGAMA use, to 1.5e-10).

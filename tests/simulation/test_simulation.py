@@ -1,10 +1,9 @@
-"""MW–LMC simulation (issue 3): dynamical friction, the LMC, the two-body orbit, the tracers
-in the moving potential, `simulate`, its physics and its gradient.
+"""MW–LMC simulation: the present-day LMC, θ, the tracers in the moving potential,
+`simulate`, its physics, its gradient, batches and suites. (Friction and the two-body orbit
+are tested in tests/satellites/, the LMC preset in tests/potentials/.)
 
-References: eq. 1 of Brooks et al. evaluated with numpy/scipy and an analytic NFW density;
-the Hernquist enclosed-mass formula; astropy's Galactocentric frame; a tight-tolerance
-diffrax solution; equilibrium and reflex-dipole expectations with Poisson errors; central
-finite differences.
+References: astropy's Galactocentric frame; gala's inertial-frame integration; equilibrium
+and reflex-dipole expectations with Poisson errors; central finite differences.
 """
 
 import math
@@ -13,111 +12,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.special import erf
 
 import jaxgal as jg
-from jaxgal import integrators as I
 from jaxgal import potentials as P
 from jaxgal import simulation as S
 from jaxgal import units as U
 
-G_KPC_KMS = 4.300917270036279e-6  # kpc (km/s)^2 / Msun (astropy)
-
 
 # ---------------------------------------------------------------------------------------
-# dynamical friction
+# the present-day LMC
 # ---------------------------------------------------------------------------------------
-def test_chandrasekhar_factor_series_and_closed_form():
-    x = np.concatenate([np.linspace(0.02, 0.0999, 40), np.linspace(0.1, 6.0, 200)])
-    ref = (erf(x) - 2 * x / np.sqrt(np.pi) * np.exp(-x * x)) / x**3
-    got = np.asarray(I.chandrasekhar_factor(jnp.asarray(x)))
-    # the closed form loses ~1e-16/X^3 to cancellation below 0.1: tolerance scaled by it
-    tol = np.maximum(1e-12, 1e-15 / x**3)
-    np.testing.assert_array_less(np.abs(got / ref - 1), tol)
-    assert abs(float(I.chandrasekhar_factor(0.0)) - 4 / (3 * np.sqrt(np.pi))) < 1e-15
-    # continuous across the switch at X = 0.1 (value to 1e-12, slope to 1e-8)
-    lo, hi = I.chandrasekhar_factor(0.1 - 1e-12), I.chandrasekhar_factor(0.1)
-    assert abs(float(hi - lo)) < 1e-12
-    g = jax.grad(I.chandrasekhar_factor)
-    assert abs(float(g(0.1 - 1e-9) - g(0.1 + 1e-9))) < 1e-8
-
-
-def test_friction_matches_eq1_with_analytic_nfw():
-    """Brooks et al. eq. 1 in numpy, NFW host density from (M200, c200) by hand."""
-    m200, c200, h0 = 1e12, 12.0, 67.6
-    host = P.NFW.from_m200_c200(m200, c200, h0=h0)
-    rho_crit = 3 * (h0 / 1000.0) ** 2 / (8 * np.pi * G_KPC_KMS)  # Msun/kpc^3
-    r200 = (3 * m200 / (4 * np.pi * 200 * rho_crit)) ** (1 / 3)
-    rs = r200 / c200
-    rho_s = m200 / (4 * np.pi * rs**3 * (np.log(1 + c200) - c200 / (1 + c200)))
-    m_sat, lnL, sigma, lam = 1.5e11, 1.3, 120.0, 0.7
-    fr = I.ChandrasekharFriction(host, m_sat, lnL, sigma=sigma, strength=lam)
-    rng = np.random.default_rng(1)
-    for _ in range(5):
-        x = rng.normal(size=3) * 40
-        v_kms = rng.normal(size=3) * 200
-        r = np.linalg.norm(x)
-        rho = rho_s / ((r / rs) * (1 + r / rs) ** 2)
-        v = np.linalg.norm(v_kms)
-        X = v / (np.sqrt(2) * sigma)
-        # (km/s)^2/kpc units: G in kpc (km/s)^2/Msun
-        a_ref = -4 * np.pi * G_KPC_KMS**2 * m_sat * rho * lnL / v**3 * (
-            erf(X) - 2 * X / np.sqrt(np.pi) * np.exp(-X * X)
-        ) * lam * v_kms  # (km/s)^2 / kpc
-        got = fr.acceleration(0.0, jnp.asarray(x), jnp.asarray(v_kms * U.KMS_TO_KPC_MYR), None)
-        got = np.asarray(got) / U.KMS_TO_KPC_MYR**2  # internal kpc/Myr² → (km/s)²/kpc
-        np.testing.assert_allclose(got, a_ref, rtol=1e-10)
-        # friction always removes energy: a_DF · v < 0
-        assert float(np.dot(got, v_kms)) < 0
-
-
-def test_friction_switch_off_and_finite_everywhere():
-    mw = P.milky_way(1e12)
-    fr0 = I.ChandrasekharFriction(mw, 1e11, 2.0, strength=0.0)
-    x = jnp.array([30.0, 1.0, -5.0])
-    v = jnp.array([0.1, -0.2, 0.15])
-    assert np.all(np.asarray(fr0.acceleration(0.0, x, v, None)) == 0.0)
-    fr = I.ChandrasekharFriction(mw, 1e11, 2.0)
-    for xx, vv in [
-        (jnp.zeros(3), jnp.zeros(3)),
-        (jnp.zeros(3), v),
-        (x, jnp.zeros(3)),
-        (jnp.array([1e-9, 0.0, 0.0]), jnp.array([1e-12, 0.0, 0.0])),
-    ]:
-        a = fr.acceleration(0.0, xx, vv, None)
-        assert np.all(np.isfinite(np.asarray(a)))
-        jx, jv = jax.jacfwd(lambda p, q: fr.acceleration(0.0, p, q, None), argnums=(0, 1))(xx, vv)
-        assert np.all(np.isfinite(np.asarray(jx))) and np.all(np.isfinite(np.asarray(jv)))
-    # a_DF -> 0 linearly as v -> 0
-    a1 = np.linalg.norm(fr.acceleration(0.0, x, 1e-6 * v, None))
-    a2 = np.linalg.norm(fr.acceleration(0.0, x, 2e-6 * v, None))
-    assert abs(a2 / a1 - 2.0) < 1e-6
-    with pytest.raises(ValueError, match="mass"):
-        I.ChandrasekharFriction(mw, -1.0, 2.0)
-
-
-def test_coulomb_logarithm():
-    assert abs(float(I.coulomb_logarithm(10.0)) - math.log(100 / 16)) < 1e-14
-    assert float(I.coulomb_logarithm(100.0)) == 0.0  # floored, never a push
-
-
-# ---------------------------------------------------------------------------------------
-# the LMC
-# ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("m_lmc", [2.5e10, 1.5e11, 5e11])
-def test_lmc_scale_radius_gives_mass_inside_8p7_kpc(m_lmc):
-    lmc = P.lmc(m_lmc)
-    a = float(lmc.r_s)
-    assert abs(m_lmc * 8.7**2 / (8.7 + a) ** 2 / 1.7e10 - 1) < 1e-12
-    np.testing.assert_allclose(float(lmc.mass_enclosed(8.7)), 1.7e10, rtol=1e-6)
-
-
-def test_lmc_scale_radius_floor():
-    assert float(P.lmc_scale_radius(1e6)) == P._presets.LMC_A_FLOOR
-    with pytest.raises(ValueError, match="m_lmc"):
-        P.lmc_scale_radius(-1.0)
-
-
 def test_fiducial_lmc_is_the_papers_phase_space():
     from astropy import units as u
     from astropy.coordinates import ICRS, Galactocentric
@@ -137,100 +41,6 @@ def test_fiducial_lmc_is_the_papers_phase_space():
     ).transform_to(Galactocentric())
     np.testing.assert_allclose(w[:3], [c.x.value, c.y.value, c.z.value], rtol=1e-12)
     np.testing.assert_allclose(w[3:], [c.v_x.value, c.v_y.value, c.v_z.value], rtol=1e-12)
-
-
-# ---------------------------------------------------------------------------------------
-# the two-body orbit
-# ---------------------------------------------------------------------------------------
-def _fiducial_pair(m_lmc=1.5e11, lam=1.0, m200=1e12):
-    f = S.FIDUCIAL_LMC_ICRS
-    w = jg.frames.icrs_to_galactocentric(
-        f["ra_lmc"], f["dec_lmc"], f["d_lmc"], f["vlos_lmc"], f["pmra_lmc"], f["pmdec_lmc"]
-    )
-    mw = P.milky_way(m200)
-    lmc = P.lmc(m_lmc)
-    fr = I.ChandrasekharFriction(mw, m_lmc, I.coulomb_logarithm(lmc.r_s), strength=lam)
-    return mw, lmc, fr, w
-
-
-def test_lmc_pericentre_fiducial():
-    """Brooks et al.'s fiducial LMC (M_LMC = 1.5e11, M200 = 1e12, λ_DF = 1): pericentre
-    47.2 kpc, 62 Myr ago (we require 45–50 kpc, 20–100 Myr ago)."""
-    mw, lmc, fr, w = _fiducial_pair()
-    orb = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr)
-    d, t = (float(v) for v in orb.pericentre())
-    assert 45.0 < d < 50.0, d
-    assert -100.0 < t < -20.0, t
-    # today's separation is the input
-    np.testing.assert_allclose(np.asarray(orb.separation[-1]), np.asarray(w[:3]), rtol=1e-14)
-    assert float(orb.t[-1]) == 0.0 and float(orb.t[0]) == -2200.0
-
-
-def test_two_body_integrators_agree_with_diffrax():
-    mw, lmc, fr, w = _fiducial_pair()
-    ref = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr, method="dopri8", rtol=1e-12, atol=1e-14)
-    rk4 = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr, method="rk4")
-    lf = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr, method="leapfrog")
-    d_rk4 = float(jnp.max(jnp.linalg.norm(rk4.separation - ref.separation, axis=1)))
-    d_lf = float(jnp.max(jnp.linalg.norm(lf.separation - ref.separation, axis=1)))
-    d_host = float(jnp.max(jnp.linalg.norm(lf.x_host - ref.x_host, axis=1)))
-    # measured: rk4 3e-9 kpc, leapfrog 1.9e-3 kpc over 2.2 Gyr (separations up to ~300 kpc)
-    assert d_rk4 < 1e-7, d_rk4
-    assert d_lf < 1e-2, d_lf
-    assert d_host < 1e-2, d_host
-    # the leapfrog converges at second order: halving dt cuts the error ~4x
-    lf2 = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr, method="leapfrog", substeps=2)
-    d_lf2 = float(jnp.max(jnp.linalg.norm(lf2.separation - ref.separation, axis=1)))
-    assert 3.0 < d_lf / d_lf2 < 5.0, (d_lf, d_lf2)
-
-
-def test_hermite_interpolation_of_the_orbit():
-    mw, lmc, fr, w = _fiducial_pair()
-    fine = I.integrate_two_body(mw, lmc, w, -2200.0, 0.25, friction=fr)
-    coarse = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr)
-    ts = fine.t[1::4][:-1] + 0.25  # half-way between coarse nodes, roughly
-    got = jax.vmap(coarse.relative_position)(ts)
-    want = jax.vmap(fine.relative_position)(ts)
-    assert float(jnp.max(jnp.linalg.norm(got - want, axis=1))) < 1e-4
-
-
-def _relative_energy(mw, orb, i):
-    r = orb.separation[i]
-    u = orb.relative_velocity[i]
-    return float(0.5 * jnp.sum(u * u) + mw._potential(r, 0.0)) / U.KMS_TO_KPC_MYR**2
-
-
-def test_friction_energy_loss_grows_with_lambda():
-    """Going back in time the LMC regains what friction took: E(−2.2 Gyr) − E(0) of the
-    relative orbit grows with λ_DF; λ_DF = 0 is the same orbit as no friction at all."""
-    gains = []
-    for lam in [0.0, 0.1, 1.0, 4.0]:
-        mw, lmc, fr, w = _fiducial_pair(lam=lam)
-        orb = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr)
-        gains.append(_relative_energy(mw, orb, 0) - _relative_energy(mw, orb, -1))
-        if lam == 0.0:
-            none = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=None)
-            np.testing.assert_allclose(np.asarray(orb.x_sat), np.asarray(none.x_sat), rtol=0, atol=1e-12)
-    assert all(b > a for a, b in zip(gains, gains[1:])), gains
-    assert gains[2] - gains[0] > 1000.0  # (km/s)^2: friction matters at λ = 1
-
-
-def test_satellite_in_host_frame_is_the_tidal_field():
-    mw, lmc, fr, w = _fiducial_pair()
-    orb = I.integrate_two_body(mw, lmc, w, -2200.0, 1.0, friction=fr)
-    term = I.SatelliteInHostFrame(lmc, orb)
-    # vanishes at the host centre; equals the direct sum elsewhere
-    assert float(jnp.max(jnp.abs(term.acceleration(-100.0, jnp.zeros(3), None, None)))) < 1e-16
-    t = -57.3
-    r = orb.relative_position(t)
-    x = jnp.array([10.0, -20.0, 30.0])
-    direct = -lmc._gradient(x - r, t) - (-lmc._gradient(-r, t))
-    np.testing.assert_allclose(np.asarray(term.acceleration(t, x, None, None)), np.asarray(direct), rtol=1e-13)
-    # the host's acceleration is what the two-body integration used (central difference of v_host)
-    i = 1000
-    h = float(orb.t[1] - orb.t[0])
-    a_fd = (orb.v_host[i + 1] - orb.v_host[i - 1]) / (2 * h)
-    np.testing.assert_allclose(np.asarray(term.host_acceleration(orb.t[i])), np.asarray(a_fd), rtol=1e-4)
 
 
 # ---------------------------------------------------------------------------------------
@@ -407,6 +217,21 @@ def test_simulate_batch_equals_single_runs(vmap_size):
         assert outer.sum() > 10 and np.median(d[outer]) < 1e-6 and np.mean(d[outer] < 1e-3) > 0.75, np.sort(d)
 
 
+def test_simulate_batch_does_not_retrace():
+    """A second batch with other θ and keys (same shapes, configuration and constants) reuses
+    the compiled program: the trace counter of the jitted batch does not move."""
+    import equinox as eqx
+
+    from jaxgal.simulation._simulate import _simulate_batch
+
+    cfg = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)  # as the batch test: shared compile
+    thetas = np.asarray(S.sample_prior(jax.random.PRNGKey(8), 4))
+    S.simulate_batch(thetas[:2], jax.random.split(jax.random.PRNGKey(1), 2), 64, config=cfg)
+    n = eqx.debug.get_num_traces(_simulate_batch)
+    S.simulate_batch(thetas[2:], jax.random.split(jax.random.PRNGKey(2), 2), 64, config=cfg, model=S.SimulationModel(sigma_df=110.0))
+    assert eqx.debug.get_num_traces(_simulate_batch) == n
+
+
 def test_tracers_match_gala_in_the_inertial_frame():
     """The non-inertial tracer equation against an independent formulation: gala's C leapfrog
     in the inertial frame, with gala's TimeInterpolatedPotential carrying the MW (NFW, three
@@ -417,7 +242,9 @@ def test_tracers_match_gala_in_the_inertial_frame():
     import os
     import sys
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+    from conftest import ROOT
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from _gala import gala_mw_lmc_inertial, run_gala_inertial
 
     th = dict(_EXTENDED)

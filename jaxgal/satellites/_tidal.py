@@ -1,0 +1,44 @@
+r"""The satellite's force on tracers in the host's frame.
+
+The tracers of a simulation are integrated in the frame centred on the host, which
+accelerates towards the satellite; their equation of motion gains the satellite's tidal
+field (``docs/satellites.md``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from jaxtyping import Array, Float
+
+from ..integrators import AbstractForceTerm
+from ..potentials import AbstractPotential
+from ._orbit import TwoBodyOrbit
+
+__all__ = ["SatelliteInHostFrame"]
+
+
+class SatelliteInHostFrame(AbstractForceTerm):
+    r"""The satellite's pull on a tracer, in the host-centred (non-inertial) frame.
+
+    a(t, x) = −∇Φ_sat(x − r(t)) − a_host(t),  a_host(t) = −∇Φ_sat(−r(t)),
+
+    with r(t) the satellite–host separation of a :class:`TwoBodyOrbit` (Hermite
+    interpolated). Add it to the host's gravity: ẍ = −∇Φ_host(x) + this. The
+    second term is the fictitious force of the accelerating host frame; together they are
+    the satellite's tidal field, which vanishes at the host centre.
+
+    **Arguments:** `satellite`: its potential (centred at the origin); `orbit`.
+    """
+
+    satellite: AbstractPotential
+    orbit: TwoBodyOrbit
+    velocity_dependent: ClassVar[bool] = False
+
+    def host_acceleration(self, t) -> Float[Array, "3"]:
+        """a_host(t) [kpc/Myr²]: the host centre's acceleration towards the satellite."""
+        return -self.satellite.grad_phi(-self.orbit.relative_position(t), t)
+
+    def acceleration(self, t, x, v, args):
+        r = self.orbit.relative_position(t).astype(x.dtype)
+        return (-self.satellite.grad_phi(x - r, t) + self.satellite.grad_phi(-r, t)).astype(x.dtype)

@@ -1,0 +1,141 @@
+"""What a simulation depends on besides θ: the model's fixed constants and the numerics.
+
+- :class:`SimulationModel` — physical constants of the MW–LMC model that Table 1 does not
+  vary (the MW's velocity dispersion in the friction, the Coulomb logarithm's b_max and
+  softening, the Galactocentric frame, the infall time). Array leaves, so a simulation can
+  be differentiated with respect to them and changing one does not recompile (except
+  ``t_infall``, which sets the number of steps).
+- :class:`SimulationConfig` — numerics and execution: solvers, steps, tolerances, grids,
+  devices. All static: changing one recompiles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._validation import as_float_array, check_finite_scalar, check_int, check_positive
+from ..frames import GalactocentricFrame
+from ..integrators import FIXED_STEP_METHODS
+
+__all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "ORBIT_METHODS"]
+
+#: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
+TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8")
+#: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
+ORBIT_METHODS = ("rk4", "leapfrog", "dopri8")
+
+
+class SimulationModel(eqx.Module):
+    """The fixed physical constants of the MW–LMC model (Brooks et al. values by default).
+
+    **Arguments:**
+
+    - `sigma_df` [km/s]: the MW's velocity dispersion in the dynamical friction (120,
+      Vasiliev et al. 2021).
+    - `b_max` [kpc], `softening_factor`: the Coulomb logarithm
+      ln Λ = ln(b_max / (softening_factor · a_LMC)) (100, 1.6).
+    - `frame`: the :class:`~jaxgal.frames.GalactocentricFrame` that places the present-day
+      LMC (astropy's v4.0 defaults).
+    - `t_infall` [Myr] (static: it sets the number of steps): how far back the halo starts
+      (2200).
+
+    ``sigma_df``, ``b_max``, ``softening_factor`` and the frame are differentiable leaves.
+    """
+
+    sigma_df: Float[Array, ""]
+    b_max: Float[Array, ""]
+    softening_factor: Float[Array, ""]
+    frame: GalactocentricFrame
+    t_infall: float = eqx.field(static=True)
+
+    def __init__(self, sigma_df=120.0, b_max=100.0, softening_factor=1.6, frame=None, t_infall=2200.0):
+        self.sigma_df = check_positive(as_float_array(sigma_df, "SimulationModel: sigma_df", "km/s"), "SimulationModel: sigma_df", unit="km/s")
+        self.b_max = check_positive(as_float_array(b_max, "SimulationModel: b_max", "kpc"), "SimulationModel: b_max", unit="kpc")
+        self.softening_factor = check_positive(
+            as_float_array(softening_factor, "SimulationModel: softening_factor"), "SimulationModel: softening_factor"
+        )
+        if frame is None:
+            frame = GalactocentricFrame()
+        if not isinstance(frame, GalactocentricFrame):
+            raise TypeError(f"SimulationModel: frame must be a jaxgal.frames.GalactocentricFrame; got {type(frame).__name__}")
+        self.frame = frame
+        self.t_infall = check_finite_scalar(
+            t_infall, "SimulationModel: t_infall", unit="Myr", lo=0.0, hi=13_800.0, closed=(False, True)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The constants as plain floats (for a suite's settings file)."""
+        f = self.frame
+        return dict(
+            sigma_df=float(self.sigma_df), b_max=float(self.b_max), softening_factor=float(self.softening_factor),
+            t_infall=self.t_infall,
+            frame=dict(
+                galcen_distance=float(f.galcen_distance), z_sun=float(f.z_sun),
+                galcen_v_sun=[float(v) for v in jnp.asarray(f.galcen_v_sun)], roll=float(f.roll),
+                galcen_ra=float(f.galcen_ra), galcen_dec=float(f.galcen_dec),
+            ),
+        )
+
+
+class SimulationConfig(eqx.Module):
+    """Numerics and execution of :func:`~jaxgal.simulation.simulate` (all static: changing
+    one recompiles).
+
+    **MW–LMC orbit:** `orbit_method` (``"rk4"``, default; ``"leapfrog"`` with the friction
+    by implicit midpoint; ``"dopri8"``: diffrax at rtol 1e-12), `orbit_dt` [Myr] (the
+    output grid, 1.0; also the Hermite-interpolation grid of r_LMC(t)), `orbit_step` [Myr]
+    (the integration step of the fixed-step methods; default ``orbit_dt``).
+
+    **Tracers:** `tracer_method`: ``"dopri5"`` (default), ``"tsit5"``, ``"dopri8"`` with
+    per-orbit error control at `tracer_rtol` (1e-7; ``benchmarks/simulation.py`` measures
+    the convergence of the summaries) and `inner_rtol` (1e-5) for stars whose monopole
+    apocentre lies inside `inner_radius` [kpc] (20), or a fixed-step method (``"leapfrog"``,
+    ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
+    (None: automatic). `force_dtype`: e.g. ``jnp.float32`` for mixed precision. `devices`:
+    devices to split the stars over (None: all; :func:`simulate_batch` splits simulations
+    instead).
+
+    **DF grid:** `df_n_grid` (256 log-r nodes), `df_r_min`, `df_r_max` [kpc] (1e-3, 1e4),
+    `df_n_speed` (256 speed nodes per star), `r_max_sample` [kpc] (1000: stars are drawn
+    within this radius).
+    """
+
+    orbit_method: str = eqx.field(static=True, default="rk4")
+    orbit_dt: float = eqx.field(static=True, default=1.0)
+    orbit_step: float | None = eqx.field(static=True, default=None)
+    tracer_method: str = eqx.field(static=True, default="dopri5")
+    tracer_rtol: float = eqx.field(static=True, default=1e-7)
+    inner_radius: float = eqx.field(static=True, default=20.0)
+    inner_rtol: float = eqx.field(static=True, default=1e-5)
+    tracer_dt: float = eqx.field(static=True, default=1.0)
+    lanes: int | None = eqx.field(static=True, default=None)
+    force_dtype: Any = eqx.field(static=True, default=None)
+    devices: tuple | None = eqx.field(static=True, default=None)
+    df_n_grid: int = eqx.field(static=True, default=256)
+    df_r_min: float = eqx.field(static=True, default=1e-3)
+    df_r_max: float = eqx.field(static=True, default=1e4)
+    df_n_speed: int = eqx.field(static=True, default=256)
+    r_max_sample: float = eqx.field(static=True, default=1e3)
+
+    def __check_init__(self):
+        if self.tracer_method not in TRACER_TABLEAUX and self.tracer_method not in FIXED_STEP_METHODS:
+            raise ValueError(
+                f"SimulationConfig: tracer_method must be one of {list(TRACER_TABLEAUX)} (error control) or a "
+                f"fixed-step method {list(FIXED_STEP_METHODS)}; got {self.tracer_method!r}"
+            )
+        if self.orbit_method not in ORBIT_METHODS:
+            raise ValueError(f"SimulationConfig: orbit_method must be one of {list(ORBIT_METHODS)}; got {self.orbit_method!r}")
+        for name in ("orbit_dt", "tracer_rtol", "inner_radius", "inner_rtol", "tracer_dt", "df_r_min", "r_max_sample"):
+            check_finite_scalar(getattr(self, name), f"SimulationConfig: {name}", lo=0.0, closed=(False, True))
+        if self.orbit_step is not None:
+            check_finite_scalar(self.orbit_step, "SimulationConfig: orbit_step", lo=0.0, closed=(False, True))
+        if not self.df_r_max > self.df_r_min:
+            raise ValueError(f"SimulationConfig: df_r_max must exceed df_r_min = {self.df_r_min} kpc; got {self.df_r_max}")
+        check_int(self.df_n_grid, "SimulationConfig: df_n_grid", lo=16)
+        check_int(self.df_n_speed, "SimulationConfig: df_n_speed", lo=2)
+        if self.lanes is not None:
+            check_int(self.lanes, "SimulationConfig: lanes")
