@@ -98,8 +98,16 @@ def _as_initial_conditions(w0):
     return w0[:, :3], w0[:, 3:], single
 
 
+#: With the default ``devices=None``, orbits are split over the devices only when each gets at
+#: least this many: below it one device is as fast and compiles a smaller program.
+MIN_ORBITS_PER_DEVICE = 1024
+
+
 def _devices(devices, n: int) -> tuple:
-    devices = tuple(jax.devices() if devices is None else devices)
+    if devices is None:
+        devices = tuple(jax.devices())
+        return devices if n >= MIN_ORBITS_PER_DEVICE * len(devices) else devices[:1]
+    devices = tuple(devices)
     if not devices:
         raise ValueError("devices is empty")
     return devices if n >= len(devices) else devices[:1]
@@ -178,7 +186,8 @@ def integrate_orbits(
       parameters cast); default float64 when x64 is on.
     - `force_dtype`: mixed precision: evaluate gravity in this dtype (``jnp.float32``)
       while the state and the integrator stay in ``dtype``.
-    - `devices`: devices to split the orbits over (default all of ``jax.devices()``).
+    - `devices`: devices to split the orbits over (default: all of ``jax.devices()`` when
+      each gets at least ``MIN_ORBITS_PER_DEVICE`` = 1024 orbits, else one).
 
     **Returns:** an :class:`OrbitResult` with ``t`` [Myr] and ``w`` [kpc, km/s]: the final
     state (N, 6)/(6,), or with ``save_every`` the time-major snapshots (n_save, N, 6) /

@@ -212,6 +212,9 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, e
     # After a shortened (landing) step keep at least the step we had.
     h_new = jnp.where(accept & clipped, direction * jnp.maximum(jnp.abs(h_new), jnp.abs(h)), h_new)
     h_new = jnp.where(h_new == 0, h, h_new)
+    # A non-finite step (NaN forces from the start) can never shrink to an accepted one:
+    # mark the orbit non-finite so that the lane scheduler retires it.
+    y = jnp.where(jnp.isfinite(h_new), y, jnp.nan)
     t1 = jnp.where(accept, jnp.where(clipped, target, t + h_eff), t)
     y_out = jnp.where(accept, y1, y)
     k_out = jnp.where(accept, ks[-1], k0)

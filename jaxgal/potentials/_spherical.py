@@ -95,9 +95,11 @@ class NFW(AbstractSphericalPotential):
 class Hernquist(AbstractSphericalPotential):
     r"""Hernquist (1990) sphere.
 
-    Φ(r) = −G M / (r + a),  M(<r) = M r² / (r + a)²,  ρ = M a / (2π r (r + a)³).
+    Φ(r) = −G M / (r + r_s),  M(<r) = M r² / (r + r_s)²,  ρ = M r_s / (2π r (r + r_s)³)
 
-    **Arguments:** `mass`: total mass M [Msun]; `r_s`: scale radius a [kpc].
+    (Hernquist's a is r_s here, ``docs/conventions.md``).
+
+    **Arguments:** `mass`: total mass M [Msun]; `r_s`: scale radius [kpc].
     """
 
     mass: Float[Array, ""]
@@ -122,10 +124,13 @@ class Hernquist(AbstractSphericalPotential):
 class Plummer(AbstractSphericalPotential):
     r"""Plummer (1911) sphere.
 
-    Φ(r) = −G M / √(r² + b²),  M(<r) = M r³ / (r² + b²)^{3/2},
-    ρ = 3M / (4π b³) (1 + r²/b²)^{−5/2}.
+    Φ(r) = −G M / √(r² + r_s²),  M(<r) = M r³ / (r² + r_s²)^{3/2},
+    ρ = 3M / (4π r_s³) (1 + r²/r_s²)^{−5/2}
 
-    **Arguments:** `mass`: total mass M [Msun]; `r_s`: scale length b [kpc].
+    (the literature's b is r_s here, the name every spherical profile's scale radius has in
+    jaxgal: ``docs/conventions.md``).
+
+    **Arguments:** `mass`: total mass M [Msun]; `r_s`: scale radius [kpc].
     """
 
     mass: Float[Array, ""]
@@ -143,9 +148,9 @@ class Plummer(AbstractSphericalPotential):
         return self.mass * r**3 / (r * r + self.r_s**2) ** 1.5
 
     # The cored Plummer sphere is smooth at the origin, so Φ, ∇Φ and ρ are written in
-    # terms of r² = x·x: the generic spherical forms go through |x| (and set the force
-    # coefficient to 0 at r = 0), which gave a zero Hessian and ρ(0) = 0 instead of
-    # 3M/(4πb³) at the centre.
+    # terms of r² = x·x: the generic spherical forms go through |x| and set the force
+    # coefficient to 0 at r = 0, whose autodiff Hessian would be zero there (ρ(0) must be
+    # 3M/(4π r_s³)).
     def _potential(self, x, t):
         return -U.G * self.mass / jnp.sqrt(jnp.sum(x * x) + self.r_s**2)
 

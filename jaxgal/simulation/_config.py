@@ -96,8 +96,8 @@ class SimulationConfig(eqx.Module):
     apocentre lies inside `inner_radius` [kpc] (20), or a fixed-step method (``"leapfrog"``,
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
     (None: automatic). `force_dtype`: e.g. ``jnp.float32`` for mixed precision. `devices`:
-    devices to split the stars over (None: all; :func:`simulate_batch` splits simulations
-    instead).
+    devices to split the stars over (None: ``integrate_orbits``' default, all devices when
+    each gets at least 1,024 stars; :func:`simulate_batch` splits simulations instead).
 
     **DF grid:** `df_n_grid` (256 log-r nodes), `df_r_min`, `df_r_max` [kpc] (1e-3, 1e4),
     `df_n_speed` (256 speed nodes per star), `r_max_sample` [kpc] (1000: stars are drawn

@@ -115,10 +115,8 @@ def simulate(
             "simulate runs one θ (scalar parameters); for a batch use simulate_batch(thetas, keys) "
             f"or jax.vmap; got parameter shapes {sorted(shapes)}"
         )
-    devices = config.devices
-    if devices is None:
-        devices = tuple(jax.devices())
-    return _simulate(th, key, n_particles, model, config, tuple(devices))
+    devices = None if config.devices is None else tuple(config.devices)
+    return _simulate(th, key, n_particles, model, config, devices)
 
 
 def simulate_batch(
