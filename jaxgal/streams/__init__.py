@@ -21,18 +21,47 @@ from ._accelerations import (
     preset_accelerations,
     track_phase_space,
 )
-from ._data import COMPONENTS, GD1_TRACK_SCATTER, StreamData, gd1_track_members, load_gd1_track, read_stream
+from ._data import (
+    COMPONENTS,
+    GD1_TRACK_SCATTER,
+    GD1_TRACKS,
+    DistanceTrack,
+    StreamData,
+    concatenate,
+    gd1_distance_track,
+    gd1_track_members,
+    load_bonaca2020_members,
+    load_gd1_track,
+    read_stream,
+)
 from ._halo import HALO_MODELS, AccelerationData, HaloFit, acceleration_data, find_modes, fit_halo
 from ._mock import gd1_progenitor, observe_stream, spray_stream
 from ._models import flattened_halo_model, mcmillan_like, triaxial_halo_model
 from ._nuts import NutsResult, run_nuts
 from ._plotting import plot_accelerations, plot_corner, plot_track
-from ._track import TrackFit, TrackPosterior, fit_track, intrinsic_scatter, spline_basis
+from ._track import (
+    N22_COMPONENTS,
+    PAPER_COMPONENTS,
+    TRACK_MODELS,
+    ComponentSpec,
+    TrackFit,
+    TrackPosterior,
+    fit_track,
+    intrinsic_scatter,
+    spline_basis,
+    stream_direction,
+)
 
 __all__ = [
     "AccelerationData",
     "COMPONENTS",
+    "ComponentSpec",
+    "DistanceTrack",
+    "GD1_TRACKS",
     "GD1_TRACK_SCATTER",
+    "N22_COMPONENTS",
+    "PAPER_COMPONENTS",
+    "TRACK_MODELS",
     "HALO_MODELS",
     "HaloFit",
     "NutsResult",
@@ -42,6 +71,7 @@ __all__ = [
     "acceleration_data",
     "accelerations",
     "bands",
+    "concatenate",
     "cylindrical",
     "cylindrical_positions",
     "enclosed_mass",
@@ -49,9 +79,11 @@ __all__ = [
     "fit_halo",
     "fit_track",
     "flattened_halo_model",
+    "gd1_distance_track",
     "gd1_progenitor",
     "gd1_track_members",
     "intrinsic_scatter",
+    "load_bonaca2020_members",
     "load_gd1_track",
     "mcmillan_like",
     "observe_stream",
@@ -64,6 +96,7 @@ __all__ = [
     "run_nuts",
     "spline_basis",
     "spray_stream",
+    "stream_direction",
     "track_phase_space",
     "triaxial_halo_model",
 ]

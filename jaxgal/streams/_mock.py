@@ -29,7 +29,9 @@ __all__ = ["spray_stream", "observe_stream", "gd1_progenitor"]
 
 
 def _leapfrog_step(pot, x, v, dt):
-    acc = jax.vmap(lambda p: pot._acceleration(p, 0.0))
+    def acc(p):  # public acceleration [km/s/Myr] -> kpc/Myr^2
+        return pot.acceleration(p) * U.KMS_TO_KPC_MYR
+
     v = v + 0.5 * dt * acc(x)
     x = x + dt * v
     v = v + 0.5 * dt * acc(x)
@@ -85,7 +87,7 @@ def spray_stream(key, pot, w_today, *, t_total: float = 3000.0, dt: float = 1.0,
     Lhat = L / jnp.linalg.norm(L, axis=-1, keepdims=True)
     phat = jnp.cross(Lhat, rhat)
     om = jnp.linalg.norm(L, axis=-1) / r**2
-    hess = jax.vmap(lambda p: pot._hessian(p, 0.0))(xr)
+    hess = pot.hessian(xr) * U.KMS2_TO_KPC2_MYR2  # (km/s)^2/kpc^2 -> Myr^-2
     d2r = jnp.einsum("ni,nij,nj->n", rhat, hess, rhat)
     rt = (U.G * m_prog / (om**2 - d2r)) ** (1.0 / 3.0)
 
