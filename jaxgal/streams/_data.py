@@ -9,6 +9,7 @@ radial velocity for a star, say) is NaN, both in the value and in its error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from importlib import resources
 from typing import NamedTuple
@@ -238,6 +239,11 @@ def load_gd1_track(name: str = "i21") -> dict[str, np.ndarray]:
     **Raises:** ``ModuleNotFoundError`` when galstreams is not installed (it is the optional
     extra ``jaxgal[streams]``).
     """
+    return {k: v.copy() for k, v in _load_gd1_track(name).items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _load_gd1_track(name: str) -> dict[str, np.ndarray]:
     from astropy.table import Table
 
     with resources.as_file(_galstreams_track_file(name)) as p:

@@ -102,8 +102,12 @@ def _merge(config: dict) -> dict:
 
 
 def _interval(d):
-    q = np.percentile(np.asarray(d), [50, 16, 84, 2.5, 97.5])
-    return {"median": q[0], "lo68": q[1], "hi68": q[2], "lo95": q[3], "hi95": q[4]}
+    """Median and 68/95 % intervals of the finite draws, and the fraction of finite draws
+    (q_Φ is undefined — NaN — for a draw with a_R a_z < 0)."""
+    d = np.asarray(d, float)
+    ok = np.isfinite(d)
+    q = np.percentile(d[ok], [50, 16, 84, 2.5, 97.5]) if ok.any() else np.full(5, np.nan)
+    return {"median": q[0], "lo68": q[1], "hi68": q[2], "lo95": q[3], "hi95": q[4], "finite": float(ok.mean())}
 
 
 def _log(msg):
