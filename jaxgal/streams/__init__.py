@@ -1,9 +1,12 @@
-"""Stream-track accelerations (SPEC §F; Nibauer et al. GD-1 paper).
+"""Stream-track accelerations (Nibauer et al. 2022; Nibauer & Bonaca 2025, arXiv:2504.07187;
+``docs/streams.md``).
 
 - ``_data.py``: :func:`read_stream` (member catalogues → GD-1 frame, :class:`StreamData`),
-  the packaged GD-1-I21 track (:func:`load_gd1_track`) and pseudo-members about it;
+  the galstreams GD-1 tracks (:func:`load_gd1_track`), the Bonaca et al. (2020) members,
+  distance tracks (:class:`DistanceTrack`) and pseudo-members;
 - ``_mock.py``: particle-spray mock streams (Fardal et al. 2015 offsets) and observational errors;
-- ``_track.py``: natural-cubic-spline track model and its NUTS fit, :func:`fit_track`;
+- ``_track.py``: the spline track models (the paper's φ2, v_GSR, |v| + distance track; the
+  previous five-observable one) and their NUTS fit, :func:`fit_track`;
 - ``_nuts.py``: several blackjax NUTS chains with window adaptation, R-hat and ESS;
 - ``_accelerations.py``: :func:`accelerations` from the track, enclosed mass, flattening, bands;
 - ``_models.py``: the McMillan-like comparison preset and the halo models of the fits;

@@ -3,12 +3,12 @@ r"""Accelerations from a stream track (Nibauer et al. 2022), enclosed mass and f
 Along a track x(φ1), v(φ1) made of local orbit segments, dφ1/dt = s |v| / |dx/dφ1| with
 s = ±1 the direction of motion in φ1, so
 
-    a(φ1) = s |v| / |dx/dφ1| · dv/dφ1                                   (SPEC §F, GD-1 paper eq. 1)
+    a(φ1) = s |v| / |dx/dφ1| · dv/dφ1                                   (Nibauer & Bonaca 2025, eq. 1)
 
 (the cold-stream limit a = (v·∇)v). The sign s is measured on each draw from the track
 itself: s = sign(v · dx/dφ1) (GD-1 moves towards decreasing φ1, s = −1). Derivatives are exact:
-the spline observables are differentiated analytically and pushed through
-:func:`jaxgal.frames.gd1_to_galactocentric` with a forward-mode JVP.
+the spline quantities are differentiated analytically and pushed through the track model's
+map to Galactocentric phase space (:meth:`TrackPosterior.phase_space`) with a forward-mode JVP.
 
 Results are Galactocentric cylindrical (a_R, a_φ, a_z) [km/s/Myr], φ = atan2(y, x) in the
 right-handed astropy frame (the Sun at φ = 180°), a_φ positive towards increasing φ.
@@ -96,7 +96,7 @@ def accelerations(post: TrackPosterior, phi1, *, return_positions: bool = False,
 def enclosed_mass(x, a, *, radial_only: bool = False) -> np.ndarray:
     """M(<r) ≈ r² |a| / G [Msun] from accelerations a (..., 3) [km/s/Myr] at x (..., 3)
     [kpc] (the paper's spherical approximation; ``radial_only`` uses −a·r̂ instead of |a|).
-    NOTES §2: (11.9, 7.3) kpc with |a| = 3.087 km/s/Myr gives 1.37e11 Msun."""
+    The paper's point (11.9, 7.3) kpc with |a| = 3.087 km/s/Myr gives 1.37e11 Msun."""
     x, a = np.asarray(x, float), np.asarray(a, float)
     r = np.linalg.norm(x, axis=-1)
     amp = -np.sum(a * x, -1) / r if radial_only else np.linalg.norm(a, axis=-1)
