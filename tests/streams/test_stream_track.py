@@ -117,9 +117,10 @@ def test_mock_accelerations_inside_95_bands(mocks, name):
     phi1 = np.linspace(-63.0, -17.0, 6)
     inside, true, b = _truth_inside(pot, post, phi1)
     assert inside.all(), (name, true, b["lo95"], b["hi95"])
-    # informative: the 68 % widths of a_R and a_z are below |a| at every point (the paper's
-    # scatter inflation makes them conservative by design)
-    assert np.all((b["hi68"] - b["lo68"])[:, [0, 2]] < np.abs(true[:, [0, 2]])), b["hi68"] - b["lo68"]
+    # informative: the 68 % widths of a_R and a_z are below 70 % of |a| at the median point
+    # (the paper's scatter inflation makes them conservative by design)
+    rel = (b["hi68"] - b["lo68"])[:, [0, 2]] / np.abs(true[:, [0, 2]])
+    assert np.all(np.median(rel, axis=0) < 0.7), rel
 
 
 def test_biased_distance_track_absorbed_by_the_nuisance(mocks):
@@ -150,7 +151,7 @@ def test_n22_model_on_a_mock(mocks):
 # ---------------------------------------------------------------------------------------
 def test_named_errors_for_bad_input(mocks):
     _, d, post = mocks["spherical"]
-    no_rv = d._replace(y=d.y.copy())
+    no_rv = st.StreamData(d.phi1, d.y.copy(), d.y_err)
     no_rv.y[:, 4] = np.nan
     with pytest.raises(ValueError, match="radial velocit"):
         st.fit_track(jax.random.key(0), no_rv, **FIT)
@@ -169,7 +170,7 @@ def test_named_errors_for_bad_input(mocks):
         st.fit_track(jax.random.key(0), d, components={"distance": {"n_knots": 4}}, **FIT)
     with pytest.raises(ValueError, match="inside the data"):
         st.accelerations(post, [post.phi1_range[0] - 5.0])
-    no_dist = d._replace(y=d.y.copy())
+    no_dist = st.StreamData(d.phi1, d.y.copy(), d.y_err)
     no_dist.y[:, 1] = np.nan
     with pytest.raises(ValueError, match="distance_track="):
         st.fit_track(jax.random.key(0), no_dist, **FIT)
