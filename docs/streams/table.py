@@ -48,7 +48,7 @@ print("| **paper** | (11.9, 7.3, 171.1°) | −2.5 (+0.2/−0.1) | 0.2 ± 0.1 | 
 for label, path in RUNS:
     f = os.path.join(path, "results.json")
     if not os.path.exists(f):
-        print(f"| {label} | (not run: {f}) |")
+        print(f"| {label} | (run pending: {f}) |")
         continue
     r = json.load(open(f))
     ref = r["reference"]

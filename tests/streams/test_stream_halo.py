@@ -60,7 +60,7 @@ def test_mcmillan_like_preset():
 
 
 @pytest.mark.slow
-def test_triaxial_fit_of_a_logarithmic_tilted_halo():
+def test_triaxial_fit_of_a_tilted_halo_outside_the_prior():
     """Identifiability at the paper's precision (σ = 0.1 km/s/Myr, 15 points): a triaxial NFW
     halo of another radial profile than the fit's (r_s = 35 kpc, outside the fit's prior
     10–30 kpc), 1 : 0.75 : 0.70 tilted by pitch 25°, yaw 225°: the main mode's pitch and yaw
