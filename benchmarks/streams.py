@@ -1,17 +1,16 @@
 """Stream-acceleration benchmark: NUTS wall time per chain and per effective sample.
 
-Three samplers, each run twice with the same shapes so that the second call reuses the
+Four samplers, each run twice with the same shapes so that the second call reuses the
 compilation (compile time = first call − second call):
 
-1. the spline track fit of the GD-1-I21 pseudo-members (910 stars, 245 RVs; K = 5 knots,
-   4 for v_r; 25 whitened knot coordinates);
-2. the flattened-NFW halo fit (4 parameters) and
-3. the tilted triaxial-NFW halo fit (6 parameters; 24-node ellipsoidal integral) of
-   accelerations at 15 points along the GD-1 track (φ1 = −75°…−5°) computed from a known
-   model (flattened: q_z = 0.8; triaxial: 1 : 0.75 : 0.7, pitch 25°, yaw 225°) with the paper's
-   precision, σ = 0.1 km/s/Myr per component. (The GD-1-I21 accelerations themselves are not
-   used: no model in these families fits them, see docs_streams.md, and chains stuck at prior
-   edges make "time per effective sample" meaningless.)
+1. the paper's spline track model on the GD-1 pseudo-members (910 stars, 245 RVs following
+   GD-1-I24; K = 5 for φ2 and v_GSR, 4 for |v|);
+2. jaxgal's previous (n22) model on the same stars (K = 5, 4 for v_r; 25 coordinates);
+3. the flattened-NFW halo fit (4 parameters) and
+4. the tilted triaxial-NFW halo fit (6 parameters; ellipsoidal integral) of accelerations at
+   15 points along the GD-1 track (φ1 = −75°…−12°) computed from a known model (flattened:
+   q_z = 0.8; triaxial: 1 : 0.75 : 0.7, pitch 25°, yaw 225°) with the paper's precision,
+   σ = 0.1 km/s/Myr per component.
 
 For each: chains, warm-up and kept draws, compile seconds, steady sampling seconds (warm-up +
 draws, all chains in one vmapped call), seconds per chain, minimum and median bulk ESS over
@@ -79,16 +78,19 @@ def main(argv=None):
     from jaxgal.streams import _halo
 
     records = []
-    data = st.gd1_track_members(seed=0)
-    runs = []
-    for rep in range(2):
-        post = st.fit_track(jax.random.key(rep), data, n_knots=(5,), n_knots_rv=4, n_chains=args.chains,
-                            n_warmup=args.warmup, n_samples=args.samples)
-        runs.append(post.fits[0].nuts)
-    records.append(_record("track fit (K=5, 25 dims)", runs[0].wall_time, runs[1], args.warmup, args.samples))
+    data = st.gd1_track_members(seed=0, rv_phi1_range=(-85.0, -5.0), rv_track="i24")
+    dist = st.gd1_distance_track(scale_sigma=0.05)
+    for model, label in (("paper", "track fit: paper (K=5, 15 dims)"), ("n22", "track fit: n22 (K=5, 25 dims)")):
+        runs = []
+        for rep in range(2):
+            post = st.fit_track(jax.random.key(rep), data, n_knots=(5,), model=model, n_knots_rv=4 if model == "n22"
+                                else None, distance_track=dist if model == "paper" else None, n_chains=args.chains,
+                                n_warmup=args.warmup, n_samples=args.samples)
+            runs.append(post.fits[0].nuts)
+        records.append(_record(label, runs[0].wall_time, runs[1], args.warmup, args.samples))
 
-    phi1 = np.linspace(-75, -5, 15)
-    tr = st.load_gd1_track()
+    phi1 = np.linspace(-75, -12, 15)
+    tr = st.load_gd1_track("i21")
     x = np.asarray(jaxgal.frames.gd1_to_galactocentric(
         phi1, *[np.interp(phi1, tr["phi1"], tr[c]) for c in st.COMPONENTS]))[:, :3]
     lm = float(np.log10(jaxgal.potentials.MWPotential2014()["halo"].m_s))

@@ -31,7 +31,7 @@ from .. import units as U
 from ._models import flattened_halo_model, triaxial_halo_model
 from ._nuts import NutsResult, run_nuts
 
-__all__ = ["HALO_MODELS", "AccelerationData", "HaloFit", "acceleration_data", "fit_halo", "find_modes"]
+__all__ = ["HALO_MODELS", "AccelerationData", "HaloFit", "acceleration_data", "fit_halo", "find_modes", "mode_table"]
 
 #: name → (parameter names, lower bounds, upper bounds)
 HALO_MODELS: dict[str, tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]] = {
@@ -65,7 +65,7 @@ def acceleration_data(acc_draws, x_draws, phi1) -> AccelerationData:
     )
 
 
-def _potential(model, theta):
+def _halo_potential(model, theta):
     if model == "flattened":
         return flattened_halo_model(theta[0], theta[1], theta[2], theta[3])
     return triaxial_halo_model(theta[0], theta[1], theta[2], theta[3], theta[4], theta[5])
@@ -73,8 +73,8 @@ def _potential(model, theta):
 
 def model_accelerations(model: str, theta, x) -> jnp.ndarray:
     """Cylindrical accelerations (M, 3) [km/s/Myr] of a halo model with parameters theta at x (M, 3)."""
-    pot = _potential(model, theta)
-    a = jax.vmap(lambda p: pot._acceleration(p, 0.0))(x) / U.KMS_TO_KPC_MYR
+    pot = _halo_potential(model, theta)
+    a = pot.acceleration(x)
     R = jnp.hypot(x[:, 0], x[:, 1])
     c, s = x[:, 0] / R, x[:, 1] / R
     return jnp.stack([a[:, 0] * c + a[:, 1] * s, -a[:, 0] * s + a[:, 1] * c, a[:, 2]], -1)
@@ -127,6 +127,21 @@ def find_modes(samples: np.ndarray, names, threshold: float = 4.0) -> list:
                           **{k: dict(zip(names, q[i])) for i, k in enumerate(("median", "lo68", "hi68", "lo95", "hi95"))}))
     modes.sort(key=lambda m: -m["weight"])
     return modes
+
+
+def mode_table(fit: HaloFit) -> list[dict]:
+    """The paper's summary of each mode (largest first): posterior medians with 68 % intervals
+    of the shape parameters — ``q_z`` for the flattened halo; the axis ratios 1 : q_y : q_z,
+    pitch (tilt of the major axis above the plane) and yaw [deg] for the triaxial one — and
+    the mode's share of the chains."""
+    keys = ("q_z",) if fit.model == "flattened" else ("q_y", "q_z", "pitch", "yaw")
+    rows = []
+    for m in fit.modes:
+        row = {"weight": m["weight"], "chains": m["chains"]}
+        for k in keys + ("log10_m_s", "r_s"):
+            row[k] = {"median": m["median"][k], "lo68": m["lo68"][k], "hi68": m["hi68"][k]}
+        rows.append(row)
+    return rows
 
 
 def _make_logdensity(model):
