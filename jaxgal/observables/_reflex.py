@@ -111,7 +111,7 @@ class _Stars(NamedTuple):
     y: Array  # (N, 3) observables, 0 where missing
     mask: Array  # (N, 3) observed
     cm: Array  # (N, 3, 3) measurement covariance in y units
-    fd2: Array  # (N,) (σ_d/d)²
+    fd2: Array  # (N,) (σ_d/d)² (used by distance_error="model"; 0 for "observed")
     w: Array  # (N,) star weight (0 or 1)
 
 
@@ -119,7 +119,7 @@ def _finite(a):
     return jnp.isfinite(a)
 
 
-def _prepare(cat: Catalogue, frame, anchors, r_range) -> _Stars:
+def _prepare(cat: Catalogue, frame, anchors, r_range, distance_error: str = "observed") -> _Stars:
     fr = F.GalactocentricFrame() if frame is None else frame
     A = fr.rotation()
     x_sun, v_sun = fr.sun_position(), fr.sun_velocity()
@@ -164,6 +164,11 @@ def _prepare(cat: Catalogue, frame, anchors, r_range) -> _Stars:
     )
     de_ok = _finite(cat.distance_err) & (cat.distance_err >= 0)
     fd2 = jnp.where(de_ok, (jnp.where(de_ok, cat.distance_err, 0.0) / d) ** 2, 0.0)
+    if distance_error == "observed":
+        # the published convention: (μ_obs σ_d/d)² on the diagonal of the proper-motion
+        # block, independent of the parameters (so part of the measurement covariance)
+        cm = cm + jax.vmap(jnp.diag)(fd2[:, None] * (y * y) * jnp.asarray(_PM)[None, :])
+        fd2 = jnp.zeros_like(fd2)
     w = d_ok & jnp.any(mask, axis=-1)
     if r_range is not None:
         w = w & (r >= r_range[0]) & (r <= r_range[1])
@@ -466,6 +471,7 @@ class ReflexFit(eqx.Module):
     model: str = eqx.field(static=True)
     dispersion: str = eqx.field(static=True)
     anchors: tuple[float, float] = eqx.field(static=True)
+    distance_error: str = eqx.field(static=True, default="observed")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -509,14 +515,15 @@ def reflex_nll(
     model: str = "constant",
     *,
     dispersion: str = "galactocentric",
+    distance_error: str = "observed",
     frame: F.GalactocentricFrame | None = None,
     anchors: tuple[float, float] = (40.0, 120.0),
     r_range: tuple[float, float] | None = None,
 ) -> Array:
     """−ln L of the reflex model (module docstring) for parameters θ ((9,) or (18,), order
     of :data:`PARAM_NAMES`) and one catalogue. Pure JAX (grad, jit)."""
-    _check_options(model, dispersion)
-    st = _prepare(catalogue, frame, anchors, r_range)
+    _check_options(model, dispersion, distance_error)
+    st = _prepare(catalogue, frame, anchors, r_range, distance_error)
     return _nll_core(jnp.asarray(theta), st, model, dispersion)
 
 
@@ -534,7 +541,11 @@ def _pad(cat: Catalogue, multiple: int) -> Catalogue:
     )
 
 
-def _check_options(model, dispersion):
+def _check_options(model, dispersion, distance_error="observed"):
+    if distance_error not in ("observed", "model"):
+        raise ValueError(
+            f"fit_reflex: distance_error must be 'observed' or 'model'; got {distance_error!r}"
+        )
     if model not in ("constant", "linear"):
         raise ValueError(f"fit_reflex: model must be 'constant' or 'linear'; got {model!r}")
     if dispersion not in ("galactocentric", "observables"):
@@ -543,8 +554,11 @@ def _check_options(model, dispersion):
         )
 
 
-def _fit_one(cat, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps):
-    st = _prepare(cat, frame, anchors, r_range)
+def _fit_one(
+    cat, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps,
+    distance_error="observed",
+):
+    st = _prepare(cat, frame, anchors, r_range, distance_error)
     f = lambda th: _nll_core(th, st, model, dispersion)  # noqa: E731
     vgf = lambda th: _vgh_core(th, st, model, dispersion, fisher=True)  # noqa: E731
     starts = _starts(st, model, dispersion, n_starts)
@@ -564,14 +578,16 @@ def _fit_one(cat, frame, radii, model, dispersion, anchors, r_range, n_starts, m
 @functools.partial(
     jax.jit,
     static_argnames=(
-        "model", "dispersion", "anchors", "r_range", "n_starts", "max_steps", "batch_size"
+        "model", "dispersion", "anchors", "r_range", "n_starts", "max_steps", "batch_size",
+        "distance_error",
     ),
 )
 def _fit_batch(
-    cats, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps, batch_size
+    cats, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps, batch_size,
+    distance_error="observed",
 ):
     kw = dict(model=model, dispersion=dispersion, anchors=anchors, r_range=r_range,
-              n_starts=n_starts, max_steps=max_steps)
+              n_starts=n_starts, max_steps=max_steps, distance_error=distance_error)
     one = lambda c: _fit_one(c, frame, radii, **kw)  # noqa: E731
     if batch_size is None:
         return jax.vmap(one)(cats)
@@ -580,7 +596,9 @@ def _fit_batch(
 
 _fit_one_jit = jax.jit(
     _fit_one,
-    static_argnames=("model", "dispersion", "anchors", "r_range", "n_starts", "max_steps"),
+    static_argnames=(
+        "model", "dispersion", "anchors", "r_range", "n_starts", "max_steps", "distance_error"
+    ),
 )
 
 
@@ -589,6 +607,7 @@ def fit_reflex(
     model: str = "constant",
     *,
     dispersion: str = "galactocentric",
+    distance_error: str = "observed",
     frame: F.GalactocentricFrame | None = None,
     radii=(40.0, 100.0, 120.0),
     anchors: tuple[float, float] = (40.0, 120.0),
@@ -629,7 +648,7 @@ def fit_reflex(
     Raises ``ValueError`` (eagerly) for an unknown option or a catalogue with fewer usable
     stars than twice the number of parameters.
     """
-    _check_options(model, dispersion)
+    _check_options(model, dispersion, distance_error)
     if n_starts < 1 or max_steps < 1:
         raise ValueError(f"fit_reflex: n_starts and max_steps must be >= 1; got {n_starts}, {max_steps}")
     if not isinstance(catalogue, Catalogue):
@@ -648,9 +667,10 @@ def fit_reflex(
         r_range=r_range,
         n_starts=int(n_starts),
         max_steps=int(max_steps),
+        distance_error=distance_error,
     )
     if not isinstance(catalogue.l, jax.core.Tracer):
-        prep = lambda c: _prepare(c, fr, anchors, r_range).w.sum()  # noqa: E731
+        prep = lambda c: _prepare(c, fr, anchors, r_range, distance_error).w.sum()  # noqa: E731
         for _ in range(catalogue.l.ndim - 1):
             prep = jax.vmap(prep)
         n_min = float(jnp.min(prep(catalogue)))
@@ -669,4 +689,6 @@ def fit_reflex(
     else:
         raise ValueError(f"fit_reflex: catalogue fields must be (N,) or (B, N); got {catalogue.l.shape}")
     th, cov, nll, fs, nst, its, conv, at = out
-    return ReflexFit(th, cov, nll, fs, nst, its, conv, at, model, dispersion, anchors)
+    return ReflexFit(
+        th, cov, nll, fs, nst, its, conv, at, model, dispersion, anchors, distance_error
+    )
