@@ -34,15 +34,28 @@ velocity and D = diag(1, 1/(k d), 1/(k d)), k = 4.74047 km/s per (mas/yr kpc):
     ȳ = D P (v̄ − v☉),    C = D P Σ_v Pᵀ D + C_meas + C_dist,
 
 C_meas = diag(σ_vlos², ·) ⊕ [[σ_l², ρ σ_l σ_b], [ρ σ_l σ_b, σ_b²]] (per-star errors), and
-the distance error (d_true = d (1 + δ), δ ~ N(0, σ_d²/d²), to first order
-μ → μ (1 − δ)) adds to the proper-motion block only
+the distance error (d_true = d (1 + δ), δ ~ N(0, σ_d²/d²), to first order μ → μ (1 − δ))
+adds a term C_dist to the proper-motion block only (the line-of-sight velocity does not
+depend on d). Two conventions (``distance_error``):
 
-    C_dist = (σ_d/d)² (ȳ_μ ȳ_μᵀ + (D P Σ_v Pᵀ D)_μμ),   ȳ_μ = (ȳ_2, ȳ_3),
+- ``"observed"`` (default; the published fits, Petersen & Peñarrubia 2021, Yaaqib et al.
+  2024, whose likelihood code adds σ_d² μ_obs²/d² to each proper-motion variance):
 
-i.e. the μ·σ_d/d term of the brief plus the exact second-moment term; the line-of-sight
-velocity does not depend on d, so there is no v_los–μ term from distance errors. The
-(second-order) change of the star's Galactocentric position, and hence of ê_r, ê_φ, ê_θ and
-r_gal, with its distance error is neglected. A star missing an observable (NaN value or
+      C_dist = (σ_d/d)² diag(μ_l,obs², μ_b,obs²),
+
+  fixed by the data (independent of θ), so a star whose observed proper motion is large
+  (a distance or proper-motion outlier) is down-weighted whatever the model predicts;
+- ``"model"``: the exact second moment of μ̄ (1 − δ) under the model,
+
+      C_dist = (σ_d/d)² (ȳ_μ ȳ_μᵀ + (D P Σ_v Pᵀ D)_μμ),   ȳ_μ = (ȳ_2, ȳ_3).
+
+  It is the right propagation when the model is right, but an outlier then sees the model's
+  small mean proper motion and inflates the tangential dispersion instead: on the 253 K
+  giants beyond 50 kpc of Yaaqib et al. it gives σ_l ≈ 260 km/s and an apex 35° from the
+  published one, while ``"observed"`` reproduces the published fit (docs/observables.md).
+
+The (second-order) change of the star's Galactocentric position, and hence of ê_r, ê_φ,
+ê_θ and r_gal, with its distance error is neglected in both. A star missing an observable (NaN value or
 error) contributes the marginal Gaussian of the ones it has:
 −ln L = ½ Σ_stars [rᵀ C⁻¹ r + ln det C + n_obs ln 2π] over its observed components.
 
@@ -521,7 +534,8 @@ def reflex_nll(
     r_range: tuple[float, float] | None = None,
 ) -> Array:
     """−ln L of the reflex model (module docstring) for parameters θ ((9,) or (18,), order
-    of :data:`PARAM_NAMES`) and one catalogue. Pure JAX (grad, jit)."""
+    of :data:`PARAM_NAMES`) and one catalogue; options as :func:`fit_reflex`. Pure JAX
+    (grad, jit)."""
     _check_options(model, dispersion, distance_error)
     st = _prepare(catalogue, frame, anchors, r_range, distance_error)
     return _nll_core(jnp.asarray(theta), st, model, dispersion)
@@ -627,6 +641,9 @@ def fit_reflex(
       linear in r_gal between).
     - `dispersion`: ``"galactocentric"`` (σ_r, σ_φ, σ_θ) or ``"observables"`` (σ_vlos and
       σ_l, σ_b on the tangential velocities, as Petersen & Peñarrubia 2021).
+    - `distance_error`: ``"observed"`` (default, the published convention: (μ_obs σ_d/d)²
+      added to each proper-motion variance) or ``"model"`` (the model's mean and
+      dispersion propagated); module docstring.
     - `frame`: the solar parameters (a :class:`jaxgal.frames.GalactocentricFrame`; default
       astropy's). E.g. ``GalactocentricFrame(8.3, 0.02, (11.1, 244.24, 7.25))`` for the
       published K-giant fits.
