@@ -22,6 +22,7 @@ Gaia DR3 astrometry):
 from __future__ import annotations
 
 import functools
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -30,6 +31,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .. import frames as F
 from ._catalogue import Catalogue
+from ._observe import AbstractObservationModel, QualityCuts, StarErrors
 
 __all__ = [
     "ErrorModel",
@@ -41,13 +43,17 @@ __all__ = [
 ]
 
 
-class ErrorModel(eqx.Module):
-    """Observational errors of a mock catalogue (module docstring for the equations).
+class ErrorModel(AbstractObservationModel):
+    """Analytic observational errors (module docstring for the equations); also an
+    observation model (:class:`jaxgal.observables.AbstractObservationModel`: ``observe``,
+    ``save``, ``identifier``), every star observed in all six quantities.
 
     **Arguments:** `frac_distance` (0.10), `v_los_err` [km/s] (3.0), `abs_mag_g` M_G of the
     tracers (−1.5), `pm_scale` (1.0, multiplies the Gaia DR3 σ_ϖ(G) relation), `pm_floor`
-    [mas/yr] (0.0), `max_pm_corr` (0.3).
+    [mas/yr] (0.0), `max_pm_corr` (0.3), `cuts` (:class:`QualityCuts`, default none).
     """
+
+    kind: ClassVar[str] = "gaia-dr3-like"
 
     frac_distance: float = eqx.field(static=True, default=0.10)
     v_los_err: float = eqx.field(static=True, default=3.0)
@@ -55,6 +61,34 @@ class ErrorModel(eqx.Module):
     pm_scale: float = eqx.field(static=True, default=1.0)
     pm_floor: float = eqx.field(static=True, default=0.0)
     max_pm_corr: float = eqx.field(static=True, default=0.3)
+    cuts: QualityCuts = eqx.field(static=True, default=QualityCuts())
+
+    @property
+    def quality_cuts(self) -> QualityCuts:
+        return self.cuts
+
+    def draw_errors(self, key: PRNGKeyArray, true: Catalogue) -> StarErrors:
+        """Errors set by each star's true distance (module docstring)."""
+        d = true.distance
+        sig_pm = gaia_pm_error(d, self.abs_mag_g, self.pm_scale) + self.pm_floor
+        rho = jax.random.uniform(
+            key, d.shape, dtype=d.dtype, minval=-self.max_pm_corr, maxval=self.max_pm_corr
+        )
+        one = jnp.ones_like(d)
+        yes = jnp.ones(d.shape, dtype=bool)
+        return StarErrors(
+            self.frac_distance * one, self.v_los_err * one, sig_pm, sig_pm, rho, yes, yes, yes
+        )
+
+    def _settings(self) -> dict:
+        return {
+            "frac_distance": float(self.frac_distance),
+            "v_los_err": float(self.v_los_err),
+            "abs_mag_g": float(self.abs_mag_g),
+            "pm_scale": float(self.pm_scale),
+            "pm_floor": float(self.pm_floor),
+            "max_pm_corr": float(self.max_pm_corr),
+        }
 
 
 def gaia_pm_error(distance: Array, abs_mag_g: float = -1.5, pm_scale: float = 1.0) -> Array:

@@ -34,9 +34,12 @@ this equals the unweighted statistic of the sample with each star repeated w tim
 v_t,b dispersions (6).
 
 **Empty bins**: a bin with fewer than `min_count` (default 5) stars before clipping is
-flagged (``flags`` True) and its mean and dispersion are set to `fill_value` (default 0.0),
-never NaN. ``counts`` holds the (weighted) number of stars in the bin before clipping and
-``n_kept`` the number left after clipping.
+flagged (``flags`` True) and its mean and dispersion are set to `fill_value` (default 0.0;
+``float("nan")`` is accepted and is jit-safe). :meth:`Summaries.values_or_nan` gives the
+values with NaN in the flagged entries whatever the fill value: the inference layer's
+convention (NaN = missing input, the estimator adds indicator features). ``counts`` holds
+the (weighted) number of stars in the bin before clipping and ``n_kept`` the number left
+after clipping.
 """
 
 from __future__ import annotations
@@ -92,7 +95,8 @@ class SummaryConfig(eqx.Module):
     - `cenfunc`: ``"mean"`` (default) or ``"median"``: the centre of the clipping bounds.
     - `ddof`: delta degrees of freedom of the reported dispersion (0, as ``np.std``).
     - `min_count`: bins with fewer stars (before clipping) are flagged (5).
-    - `fill_value`: the value of a flagged bin's mean and dispersion (0.0).
+    - `fill_value`: the value of a flagged bin's mean and dispersion (0.0; NaN allowed,
+      see :meth:`Summaries.values_or_nan`).
     """
 
     gsr_edges: tuple[float, ...] = eqx.field(static=True, default=equal_bins(30.0, 160.0, 5))
@@ -172,7 +176,7 @@ class Summaries(eqx.Module):
     """The binned summaries of one (or, batched, many) star sets.
 
     - `values`: (..., 52) the summaries in :func:`summary_names` order [km/s]; flagged bins
-      hold ``config.fill_value``.
+      hold ``config.fill_value`` (:meth:`values_or_nan` puts NaN there instead).
     - `counts`: (..., 52) weighted number of stars in each entry's bin, before clipping.
     - `n_kept`: (..., 52) the same after clipping.
     - `flags`: (..., 52) True where ``counts < config.min_count``.
@@ -184,6 +188,13 @@ class Summaries(eqx.Module):
     n_kept: Float[Array, "*batch k"]
     flags: Bool[Array, "*batch k"]
     names: tuple[str, ...] = eqx.field(static=True)
+
+    def values_or_nan(self) -> Array:
+        """The values with NaN in the flagged entries (bins with fewer than
+        ``min_count`` stars): the convention of the inference layer, whose estimators take
+        NaN as "missing" and add indicator features. Jit-safe (a ``jnp.where``); the
+        ``values`` field keeps ``config.fill_value`` (0.0 by default)."""
+        return jnp.where(self.flags, jnp.asarray(jnp.nan, self.values.dtype), self.values)
 
     @property
     def means(self) -> Array:
@@ -372,7 +383,7 @@ def summaries(
     - `weights`: optional (N,) non-negative weights per star (e.g. bootstrap multiplicities).
 
     **Returns:** a :class:`Summaries` (``.values``, ``.counts``, ``.n_kept``, ``.flags``,
-    ``.names``). Pure JAX: jit- and vmap-able over simulations (fixed shapes; no NaN).
+    ``.names``). Pure JAX: jit- and vmap-able over simulations (fixed shapes; no NaN unless `config.fill_value` is NaN).
     """
     c = SummaryConfig() if config is None else config
     if not isinstance(data, Catalogue):
