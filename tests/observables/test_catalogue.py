@@ -14,14 +14,12 @@ from jaxgal import frames as F
 
 @pytest.fixture(scope="module")
 def particles():
-    return halo(jax.random.key(0), 20_000, v_travel=(-10.0, -20.0, -35.0))
+    return halo(jax.random.key(0), 6000, v_travel=(-10.0, -20.0, -35.0))
 
 
 @pytest.fixture(scope="module")
 def cat(particles):
     return obs.mock_catalogue(jax.random.key(1), particles, n_stars=1296)
-
-
 
 # --------------------------------------------------------------------------- catalogues
 
@@ -112,6 +110,9 @@ def test_bootstrap_errors_and_noise(cat):
     vals, counts = np.asarray(bs.values), np.asarray(bs.counts)
     ratio = e[:20] / (vals[20:40] / np.sqrt(counts[:20]))
     assert 0.75 < np.median(ratio[good[:20]]) < 1.25
+    # and of a (clipped) dispersion ≈ dispersion / sqrt(2n)
+    ratio = e[20:40] / (vals[20:40] / np.sqrt(2 * counts[20:40]))
+    assert 0.75 < np.median(ratio[good[20:40]]) < 1.3
     same = obs.bootstrap_summaries(jax.random.key(5), cat, n_boot=100)
     np.testing.assert_array_equal(np.asarray(same.errors), e)
 

@@ -13,9 +13,21 @@ import jaxgal  # noqa: F401  (x64)
 import jaxgal.observables as obs
 
 
+N = 6000  # one particle-array shape for (almost) every test: one compilation
+
+
 @pytest.fixture(scope="module")
 def particles():
-    return halo(jax.random.key(0), 20_000, v_travel=(-10.0, -20.0, -35.0))
+    return halo(jax.random.key(0), N, v_travel=(-10.0, -20.0, -35.0))
+
+
+@pytest.fixture(scope="module")
+def sparse(particles):
+    """The same N particles with all but the first 60 moved to r = 5 kpc (outside the bins):
+    ~1 star per bin, many bins flagged, same array shape."""
+    w = np.asarray(particles).copy()
+    w[60:, :3] *= 5.0 / np.linalg.norm(w[60:, :3], axis=1, keepdims=True)
+    return jnp.asarray(w)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +104,7 @@ def test_summaries_of_catalogue_match_astropy(cat):
 
 def test_catalogue_and_particle_paths_agree(particles):
     """Exact heliocentric observables give the same v_GSR, v_t,b, r_gal as particles."""
-    sub = particles[:3000]
+    sub = particles
     exact = obs.catalogue_from_particles(sub)
     a = obs.star_velocities(sub)
     b = obs.star_velocities(exact)
@@ -101,17 +113,17 @@ def test_catalogue_and_particle_paths_agree(particles):
 
 
 def test_median_clipping_and_integer_weights_match_astropy(particles):
-    sub = particles[:5000]
+    sub = particles
     cfg = obs.SummaryConfig(cenfunc="median")
-    w = jax.random.randint(jax.random.key(3), (5000,), 0, 3).astype(float)
+    w = jax.random.randint(jax.random.key(3), (N,), 0, 3).astype(float)
     s = obs.summaries(sub, cfg, weights=w)
     ref, counts = reference_summaries(*obs.star_velocities(sub), weights=w, cenfunc="median")
     np.testing.assert_allclose(np.asarray(s.values), ref, rtol=1e-12, atol=1e-10)
     np.testing.assert_array_equal(np.asarray(s.counts), counts)
 
 
-def test_summaries_jit_and_vmap(particles):
-    batch = jnp.stack([particles[:5000], particles[5000:10000]])
+def test_summaries_jit_and_vmap(particles, sparse):
+    batch = jnp.stack([sparse, particles])
     f = jax.jit(jax.vmap(lambda p: obs.summaries(p).values))
     out = f(batch)
     assert out.shape == (2, 52)
@@ -120,8 +132,8 @@ def test_summaries_jit_and_vmap(particles):
     np.testing.assert_allclose(obs.summaries(batch).values, out, rtol=1e-12, atol=1e-10)
 
 
-def test_sparse_bins_are_flagged_not_nan(particles):
-    s = obs.summaries(particles[:60])  # ~1 star per bin
+def test_sparse_bins_are_flagged_not_nan(sparse):
+    s = obs.summaries(sparse)  # ~1 star per bin
     v = np.asarray(s.values)
     assert np.all(np.isfinite(v))
     flags = np.asarray(s.flags)
@@ -131,7 +143,7 @@ def test_sparse_bins_are_flagged_not_nan(particles):
 
 
 def test_all_stars_outside_range_are_all_flagged(particles):
-    w = np.asarray(particles[:60]).copy()
+    w = np.asarray(particles).copy()
     w[:, :3] *= 5.0 / np.linalg.norm(w[:, :3], axis=1, keepdims=True)  # every star at 5 kpc
     s = obs.summaries(w)
     assert bool(s.flags.all()) and np.all(np.asarray(s.values) == 0.0)
@@ -162,14 +174,11 @@ def test_configurable_bins_quadrants_and_bad_config(particles):
         obs.summaries(np.zeros((10, 5)))
 
 
-
-
 # --------------------------------------------------------------------------- flagged bins
 
 
-def test_values_or_nan_and_nan_fill_value(particles):
-    sparse = particles[:60]  # ~1 star per bin: many flagged bins
-    s = obs.summaries(sparse)
+def test_values_or_nan_and_nan_fill_value(particles, sparse):
+    s = obs.summaries(sparse)  # ~1 star per bin: many flagged bins
     v, flags = np.asarray(s.values), np.asarray(s.flags)
     assert flags.any() and (~flags).any()
     vn = np.asarray(s.values_or_nan())
@@ -182,7 +191,7 @@ def test_values_or_nan_and_nan_fill_value(particles):
     np.testing.assert_array_equal(np.isnan(np.asarray(out)), flags)
     np.testing.assert_allclose(np.asarray(out)[~flags], v[~flags], rtol=1e-12, atol=1e-10)
     # batched
-    batch = jnp.stack([sparse, particles[60:120]])
+    batch = jnp.stack([sparse, particles])
     vb = np.asarray(obs.summaries(batch).values_or_nan())
     np.testing.assert_array_equal(np.isnan(vb), np.asarray(obs.summaries(batch).flags))
 
