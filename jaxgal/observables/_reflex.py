@@ -537,8 +537,13 @@ def reflex_nll(
     of :data:`PARAM_NAMES`) and one catalogue; options as :func:`fit_reflex`. Pure JAX
     (grad, jit)."""
     _check_options(model, dispersion, distance_error)
-    st = _prepare(catalogue, frame, anchors, r_range, distance_error)
-    return _nll_core(jnp.asarray(theta), st, model, dispersion)
+    fr = F.GalactocentricFrame() if frame is None else frame
+    anchors = (float(anchors[0]), float(anchors[1]))
+    r_range = None if r_range is None else (float(r_range[0]), float(r_range[1]))
+    return _nll_jit(
+        jnp.asarray(theta, dtype=float), catalogue, fr, model, dispersion, distance_error,
+        anchors, r_range,
+    )
 
 
 def _pad(cat: Catalogue, multiple: int) -> Catalogue:
@@ -553,6 +558,23 @@ def _pad(cat: Catalogue, multiple: int) -> Catalogue:
                           constant_values=jnp.nan),
         cat,
     )
+
+
+@functools.partial(jax.jit, static_argnames=("anchors", "r_range"))
+def _n_usable(cat, frame, anchors, r_range):
+    """Usable stars of one catalogue or a batch (leading axes)."""
+    f = lambda c: _prepare(c, frame, anchors, r_range).w.sum()  # noqa: E731
+    for _ in range(cat.l.ndim - 1):
+        f = jax.vmap(f)
+    return f(cat)
+
+
+@functools.partial(
+    jax.jit, static_argnames=("model", "dispersion", "distance_error", "anchors", "r_range")
+)
+def _nll_jit(theta, cat, frame, model, dispersion, distance_error, anchors, r_range):
+    st = _prepare(cat, frame, anchors, r_range, distance_error)
+    return _nll_core(theta, st, model, dispersion)
 
 
 def _check_options(model, dispersion, distance_error="observed"):
@@ -686,11 +708,9 @@ def fit_reflex(
         max_steps=int(max_steps),
         distance_error=distance_error,
     )
+    catalogue = _pad(catalogue, pad_to)
     if not isinstance(catalogue.l, jax.core.Tracer):
-        prep = lambda c: _prepare(c, fr, anchors, r_range, distance_error).w.sum()  # noqa: E731
-        for _ in range(catalogue.l.ndim - 1):
-            prep = jax.vmap(prep)
-        n_min = float(jnp.min(prep(catalogue)))
+        n_min = float(jnp.min(_n_usable(catalogue, fr, anchors, r_range)))
         if n_min < 2 * n_p:
             raise ValueError(
                 f"fit_reflex: only {n_min:.0f} usable stars (finite l, b and distance > 0, at "
@@ -698,7 +718,6 @@ def fit_reflex(
                 + (f", r_gal in {list(r_range)} kpc" if r_range else "")
                 + f"); the {model} model needs at least {2 * n_p}"
             )
-    catalogue = _pad(catalogue, pad_to)
     if catalogue.l.ndim == 1:
         out = _fit_one_jit(catalogue, fr, radii, **args)
     elif catalogue.l.ndim == 2:
