@@ -106,18 +106,18 @@ def test_clipped_mixture_matches_astropy_on_random_draws():
 def test_jeans_mass_mle_recovers_the_mass_of_its_own_prediction(agama):
     """Noise-free Jeans dispersions of milky_way(10^11.8) on a survey geometry (the AGAMA
     stars' positions with 10% distance and Gaia-like errors): the maximum-likelihood log10
-    M200 is 11.8 (to 0.005 dex), its 1σ interval brackets it, and a 5% heavier MW's
-    dispersions give a mass 0.03–0.07 dex higher."""
+    M200 is 11.8 (to 0.005 dex), its 1σ interval brackets it, and a 12% heavier MW's
+    dispersions (10^11.85) give 11.85."""
     p, _ = agama
     cat = obs.ErrorModel().observe(jax.random.key(0), p).catalogue
     geom = obs.JeansGeometry.from_stars(cat)
-    grid = jnp.linspace(11.5, 12.1, 25)
-    pred = obs.jeans_summary_dispersions(geom, 0.5, 15.0, 4.5, log10_m200=11.8)
+    grid = jnp.linspace(11.5, 12.1, 25)  # step 0.025: 11.8 and 11.85 are nodes 12 and 14
+    preds = np.asarray(obs.jeans_summary_dispersions(geom, 0.5, 15.0, 4.5, log10_m200=grid))
+    assert preds.shape == (25, 26) and np.all(np.diff(preds[:, 0]) > 0)
     idx = np.asarray(geom.disp_index)
-    values = np.zeros(52)
-    values[idx] = np.asarray(pred)
-    errors = np.zeros(52)
-    errors[idx] = 0.03 * np.asarray(pred)
+    values, errors = np.zeros(52), np.zeros(52)
+    values[idx] = preds[12]
+    errors[idx] = 0.03 * preds[12]
     fit = obs.jeans_mass_mle(values, errors, geom, 0.5, 15.0, 4.5, grid=grid)
     assert abs(float(fit.log10_m200) - 11.8) < 0.005 and not bool(fit.at_edge)
     assert float(fit.log10_m200_lo) < 11.8 < float(fit.log10_m200_hi)
@@ -125,9 +125,9 @@ def test_jeans_mass_mle_recovers_the_mass_of_its_own_prediction(agama):
     np.testing.assert_allclose(
         float(fit.m_mw_50), float(jg.potentials.milky_way(10**11.8).mass_enclosed(50.0)), rtol=0.02
     )
-    values[idx] = np.asarray(obs.jeans_summary_dispersions(geom, 0.5, 15.0, 4.5, log10_m200=11.85))
+    values[idx] = preds[14]
     heavier = obs.jeans_mass_mle(values, errors, geom, 0.5, 15.0, 4.5, grid=grid)
-    assert 0.03 < float(heavier.log10_m200) - 11.8 < 0.07
+    assert abs(float(heavier.log10_m200) - 11.85) < 0.005
 
 
 @pytest.mark.slow
