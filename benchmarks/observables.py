@@ -1,9 +1,11 @@
 """Observables benchmarks and studies: the numbers quoted in docs/observables.md.
 
     python benchmarks/observables.py observe     # observation model: ms per 20,000-particle call
+    python benchmarks/observables.py validate    # the default observation's dispersions reproduced
     python benchmarks/observables.py targets     # reflex targets: s per simulation vs n_stars
     python benchmarks/observables.py kgiants     # reflex fits of the real K giants vs published
     python benchmarks/observables.py coverage    # Hessian-interval coverage: Gaussian and simulation mocks
+    python benchmarks/observables.py distance-bias  # the simulation mocks' v_y bias: which errors cause it
     python benchmarks/observables.py jeans       # Jeans clipping and mass fit on DF samples
 
 Run from the repository root with the package on the path (``PYTHONPATH=$PWD``). The real
@@ -103,6 +105,38 @@ def cmd_observe(a):
     print(f"{'what':65s} {'first call':>10s} {'steady':>10s} {'÷ peer':>8s}")
     for name, c, s, ratio in rows:
         print(f"{name:65s} {c:10.3f} {s * 1e3:8.2f}ms {ratio:8.2f}")
+
+
+def cmd_validate(a):
+    """The embedded mock's dispersions against a simulation at its θ (independent particles)
+    observed through the catalogue's errors, and error-free."""
+    d = obs.default_observation()
+    p = sim_particles()
+    m = obs.CatalogueErrorModel.from_catalogue(d.catalogue)
+    s_o = obs.observed_summaries(jax.random.key(0), p, m)
+    s_f = obs.summaries(p)
+
+    def z(s):
+        sig = d.errors * np.sqrt(1.0 + d.counts / np.maximum(np.asarray(s.counts), 1.0))
+        return (np.asarray(s.values) - d.values) / sig
+
+    zo, zf = z(s_o), z(s_f)
+    disp = np.r_[20:40, 46:52]
+    means = np.r_[0:20, 40:46]
+    print("| summary | catalogue | observed through its errors | error-free |")
+    print("|---|---|---|---|")
+    for i in range(46, 52):
+        print(f"| {d.names[i]} | {d.values[i]:.0f} ± {d.errors[i]:.0f} | {float(s_o.values[i]):.0f} ({zo[i]:+.1f}σ) | "
+              f"{float(s_f.values[i]):.0f} ({zf[i]:+.1f}σ) |")
+    print(f"χ² of the 26 dispersions: observed {np.sum(zo[disp] ** 2):.1f}, error-free {np.sum(zf[disp] ** 2):.1f}; "
+          f"of the 26 means: {np.sum(zo[means] ** 2):.1f}, {np.sum(zf[means] ** 2):.1f} "
+          "(σ = bootstrap error ⊕ the simulation's own sampling error σ_boot √(n_obs/n_sim))")
+    print("linear reflex fit of the embedded mock (astropy's Sun, Galactocentric dispersions):")
+    for de in ("observed", "model"):
+        f = obs.fit_reflex(d.catalogue, "linear", distance_error=de)
+        cells = ", ".join(f"{r}: {float(f.v_travel[j]):.1f} ± {float(f.v_travel_err[j]):.1f} km/s "
+                          f"(b = {float(f.b_apex[j]):.0f}°)" for j, r in enumerate((40, 100, 120)))
+        print(f"  distance_error={de!r}: {cells}; converged {bool(f.converged)}")
 
 
 # ----------------------------------------------------------------------------- targets
@@ -232,6 +266,26 @@ def cmd_coverage(a):
             print(f"  {de!r} r={r}: {_summary((est - tr) / err)}; bias {np.round((est - tr).mean(0), 1).tolist()} km/s")
 
 
+def cmd_distance_bias(a):
+    """Where the bias of the simulation mocks comes from: linear fits of all particles at
+    40–120 kpc observed with all errors, distance errors only, or proper-motion and v_los
+    errors only (mean over keys), against the error-free fit."""
+    p = sim_particles()
+    truth = obs.reflex_targets(jax.random.key(0), p, None, n_stars=None, n_starts=8)
+    print(f"load average {load()}; truth (no errors): vy {np.round(truth.vy, 1).tolist()} "
+          f"vx {np.round(truth.vx, 1).tolist()} vz {np.round(truth.vz, 1).tolist()} at 40/100/120 kpc")
+    keys = jax.random.split(jax.random.key(9), a.keys)
+    for lab, m, de in (
+        ("all errors, 'model'", obs.ErrorModel(), "model"),
+        ("all errors, 'observed'", obs.ErrorModel(), "observed"),
+        ("distance errors only, 'model'", obs.ErrorModel(v_los_err=0.0, pm_scale=0.0), "model"),
+        ("proper-motion and v_los errors only", obs.ErrorModel(frac_distance=0.0), "model"),
+    ):
+        out = jax.jit(jax.vmap(lambda k: obs.reflex_targets(k, p, m, n_stars=None, distance_error=de)))(keys)
+        print(f"  {lab}: vy {np.round(out.vy.mean(0), 1).tolist()} (sd {np.round(out.vy.std(0), 1).tolist()}), "
+              f"vx {np.round(out.vx.mean(0), 1).tolist()}, vz {np.round(out.vz.mean(0), 1).tolist()}")
+
+
 # ----------------------------------------------------------------------------- jeans
 
 
@@ -257,6 +311,17 @@ def cmd_jeans(a):
         print(f"  {lab}: sample/Jeans {np.mean(s_raw[sl] / pr[sl]):.3f} (rms {np.std(s_raw[sl] / pr[sl]):.3f}); "
               f"clip ratio sample {np.mean(s_clip[sl] / s_raw[sl]):.3f}, kurtosis {np.mean(pk[sl] / pr[sl]):.3f}, "
               f"gaussian {np.mean(pg[sl] / pr[sl]):.3f}")
+    full = np.load(os.path.join(ROOT, "tests", "data", "agama_df_sample_beta0.6.npy"))
+    rr = np.linalg.norm(full[:, :3], axis=1)
+    vr = np.sum(full[:, :3] * full[:, 3:], 1) / rr
+    g = np.geomspace(20, 300, 60)
+    sg = np.asarray(jg.df.jeans_dispersions(jnp.asarray(g), pot, jg.df.stellar_halo_density(15.0, 4.5), 0.6)[0])
+    cells = []
+    for lo, hi in ((30, 45), (45, 60), (60, 90), (90, 160)):
+        m = (rr >= lo) & (rr < hi)
+        ratio = np.sqrt(np.mean(vr[m] ** 2) / np.mean(np.interp(rr[m], g, sg) ** 2))
+        cells.append(f"{lo}-{hi} kpc: {ratio:.3f} ± {1 / np.sqrt(2 * m.sum()):.3f}")
+    print("  AGAMA σ_r / Jeans σ_r in shells: " + "; ".join(cells))
     lm, b0, rd, ga = 11.82, 0.5, 15.0, 4.0
     t = time.time()
     sample = np.asarray(jg.df.sample_stellar_halo(jax.random.key(3), 40000, P.milky_way(10**lm), b0, rd, ga))
@@ -286,13 +351,16 @@ def main():
     t.add_argument("--n-stars", default="1000,2000,4000,all")
     t.add_argument("--keys", type=int, default=5)
     sub.add_parser("kgiants")
+    sub.add_parser("validate")
     c = sub.add_parser("coverage")
     c.add_argument("--seeds", type=int, default=400)
     c.add_argument("--stars", type=int, default=1000)
     c.add_argument("--sim-mocks", type=int, default=200)
     sub.add_parser("jeans")
+    db = sub.add_parser("distance-bias")
+    db.add_argument("--keys", type=int, default=6)
     a = ap.parse_args()
-    {"observe": cmd_observe, "targets": cmd_targets, "kgiants": cmd_kgiants, "coverage": cmd_coverage,
+    {"observe": cmd_observe, "validate": cmd_validate, "targets": cmd_targets, "kgiants": cmd_kgiants, "coverage": cmd_coverage, "distance-bias": cmd_distance_bias,
      "jeans": cmd_jeans}[a.cmd](a)
 
 

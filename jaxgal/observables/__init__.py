@@ -1,4 +1,4 @@
-"""From particles or stars to observables (SPEC §B, §C).
+"""From particles or stars to observables (Brooks et al. §2.2, §3.2, §6.3; docs/observables.md).
 
 - ``_catalogue``: :class:`Catalogue` (observed stars and their errors), :func:`read_catalogue`,
   :func:`write_catalogue`, :func:`make_catalogue`, :func:`catalogue_from_table`;

@@ -1,5 +1,5 @@
 """Uncertainties of the summaries: bootstrap over an observed catalogue, and the Gaussian
-noise model that puts them on simulated summaries (SPEC §B, "Noise").
+noise models that put them on simulated summaries (Brooks et al. §2.2, §3.2).
 
 - :func:`bootstrap_summaries`: resample the N stars with replacement ``n_boot`` times
   (as multinomial weights on the fixed star set, so one compiled function, vmapped over

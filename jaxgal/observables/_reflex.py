@@ -1,4 +1,4 @@
-"""Maximum-likelihood reflex-motion fit (SPEC §C; Petersen & Peñarrubia 2021, eqs. 6 & 8;
+"""Maximum-likelihood reflex-motion fit (Petersen & Peñarrubia 2021, eqs. 6 & 8;
 Yaaqib et al. 2024; Brooks et al. §3.2.1), vmapped over catalogues.
 
 **Sign convention.** ``v_travel`` = (v_x, v_y, v_z) is the velocity of the Milky Way's

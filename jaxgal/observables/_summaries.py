@@ -1,4 +1,4 @@
-"""The 52 binned velocity summaries of Brooks et al. (SPEC §B), as masked, jit/vmap-able JAX.
+"""The 52 binned velocity summaries of Brooks et al. (§2.2), as masked, jit/vmap-able JAX.
 
 For each star (or particle) with Galactocentric radius r_gal, heliocentric Galactic
 direction (l, b) and the Galactocentric velocity v:
@@ -16,7 +16,7 @@ contains it:
     Q1: l ∈ [0°, 180°],  b ∈ [0°, 90°]      Q2: l ∈ [180°, 360°], b ∈ [0°, 90°]
     Q3: l ∈ [0°, 180°],  b ∈ [−90°, 0°]     Q4: l ∈ [180°, 360°], b ∈ [−90°, 0°]
 
-so l = 180° goes to Q1/Q3 as in SPEC §B; b = 0 exactly (measure zero) goes north.
+so l = 180° goes to Q1/Q3 (the paper's Q1 is l ∈ [0°, 180°]); b = 0 exactly (measure zero) goes north.
 
 **Statistic**: the 3σ-clipped mean and dispersion, clipping iterated exactly as
 ``astropy.stats.sigma_clip(x, sigma=3, maxiters=5, cenfunc="mean", stdfunc="std")``
@@ -66,7 +66,7 @@ __all__ = [
     "PAPER_QUADRANTS",
 ]
 
-#: Quadrant boxes (l_min, l_max, b_min, b_max) [deg] of SPEC §B, Q1..Q4.
+#: Quadrant boxes (l_min, l_max, b_min, b_max) [deg] of Brooks et al. §2.2, Q1..Q4.
 PAPER_QUADRANTS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 180.0, 0.0, 90.0),
     (180.0, 360.0, 0.0, 90.0),
@@ -379,7 +379,7 @@ def summaries(
       v_t,b statistics).
     - `config`: a :class:`SummaryConfig` (default: the paper's bins, quadrants and 3σ
       clipping with 5 iterations; see the module docstring for every convention).
-    - `frame`: the :class:`jaxgal.frames.GalactocentricFrame` (default astropy's, SPEC §B).
+    - `frame`: the :class:`jaxgal.frames.GalactocentricFrame` (default astropy's, as Brooks et al.).
     - `weights`: optional (N,) non-negative weights per star (e.g. bootstrap multiplicities).
 
     **Returns:** a :class:`Summaries` (``.values``, ``.counts``, ``.n_kept``, ``.flags``,
