@@ -157,15 +157,23 @@ def mock_catalogue(
     w = jnp.asarray(particles)
     if w.ndim != 2 or w.shape[-1] != 6:
         raise ValueError(f"mock_catalogue: particles must have shape (N, 6); got {w.shape}")
-    r = jnp.linalg.norm(w[:, :3], axis=-1)
-    ok = (r >= r_range[0]) & (r <= r_range[1]) & jnp.all(jnp.isfinite(w), axis=-1)
-    if not isinstance(ok, jax.core.Tracer):
+    r_range = (float(r_range[0]), float(r_range[1]))
+    if not isinstance(w, jax.core.Tracer):
+        r = jnp.linalg.norm(w[:, :3], axis=-1)
+        ok = (r >= r_range[0]) & (r <= r_range[1]) & jnp.all(jnp.isfinite(w), axis=-1)
         n_ok = int(ok.sum())
         if n_ok < n_stars:
             raise ValueError(
                 f"mock_catalogue: only {n_ok} particles have r_gal in {r_range} kpc; "
                 f"n_stars={n_stars} requested"
             )
+        return _mock_jit(key, w, int(n_stars), em, r_range, frame)
+    return _mock_core(key, w, int(n_stars), em, r_range, frame)
+
+
+def _mock_core(key, w, n_stars, em, r_range, frame):
+    r = jnp.linalg.norm(w[:, :3], axis=-1)
+    ok = (r >= r_range[0]) & (r <= r_range[1]) & jnp.all(jnp.isfinite(w), axis=-1)
     k_sel, k_err, k_corr = jax.random.split(key, 3)
     # Gumbel top-k: uniform sampling without replacement among the eligible particles
     g = jax.random.gumbel(k_sel, r.shape) + jnp.where(ok, 0.0, -jnp.inf)
@@ -177,6 +185,9 @@ def mock_catalogue(
     return apply_errors(
         k_err, true, em.frac_distance * full, em.v_los_err * full, sig_pm, sig_pm, rho
     )
+
+
+_mock_jit = jax.jit(_mock_core, static_argnums=(2, 3, 4))
 
 
 def _helio_xyz(l, b, d):

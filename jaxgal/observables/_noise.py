@@ -91,15 +91,9 @@ def bootstrap_summaries(
     if n_boot < 2:
         raise ValueError(f"bootstrap_summaries: n_boot must be >= 2; got {n_boot}")
     full = summaries(catalogue, config, frame=frame)
-    n = catalogue.n_stars if hasattr(catalogue, "n_stars") else jnp.asarray(catalogue).shape[0]
-
-    def one(k):
-        idx = jax.random.randint(k, (n,), 0, n)
-        w = jnp.zeros(n).at[idx].add(1.0)
-        s = summaries(catalogue, config, frame=frame, weights=w)
-        return s.values, s.flags
-
-    vals, flg = jax.jit(jax.vmap(one))(jax.random.split(key, n_boot))
+    if not hasattr(catalogue, "n_stars"):
+        catalogue = jnp.asarray(catalogue)
+    vals, flg = _resample(key, catalogue, int(n_boot), config, frame)
     good = ~flg
     ng = good.sum(axis=0)
     mu = jnp.sum(jnp.where(good, vals, 0.0), axis=0) / jnp.maximum(ng, 1)
@@ -107,6 +101,21 @@ def bootstrap_summaries(
     flags = full.flags | (ng < n_boot / 2)
     errors = jnp.where(flags, 0.0, jnp.sqrt(var))
     return BootstrapSummaries(full.values, errors, full.counts, flags, vals, full.names)
+
+
+@eqx.filter_jit
+def _resample(key, catalogue, n_boot, config, frame):
+    """(n_boot, k) summaries and flags of multinomial resamples (one compilation per
+    catalogue shape, n_boot and config)."""
+    n = catalogue.n_stars if hasattr(catalogue, "n_stars") else catalogue.shape[0]
+
+    def one(k):
+        idx = jax.random.randint(k, (n,), 0, n)
+        w = jnp.zeros(n).at[idx].add(1.0)
+        s = summaries(catalogue, config, frame=frame, weights=w)
+        return s.values, s.flags
+
+    return jax.vmap(one)(jax.random.split(key, n_boot))
 
 
 def add_noise(key: PRNGKeyArray, values, sigma) -> Float[Array, "... k"]:

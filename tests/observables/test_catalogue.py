@@ -101,8 +101,8 @@ def test_icrs_columns_rotated_to_galactic(cat):
 
 
 def test_bootstrap_errors_and_noise(cat):
-    bs = obs.bootstrap_summaries(jax.random.key(5), cat, n_boot=100)
-    assert bs.errors.shape == (52,) and bs.samples.shape == (100, 52)
+    bs = obs.bootstrap_summaries(jax.random.key(5), cat, n_boot=200)  # as in test_summaries
+    assert bs.errors.shape == (52,) and bs.samples.shape == (200, 52)
     e = np.asarray(bs.errors)
     good = ~np.asarray(bs.flags)
     assert np.all(e[good] > 0) and np.all(np.isfinite(e))
@@ -113,7 +113,7 @@ def test_bootstrap_errors_and_noise(cat):
     # and of a (clipped) dispersion ≈ dispersion / sqrt(2n)
     ratio = e[20:40] / (vals[20:40] / np.sqrt(2 * counts[20:40]))
     assert 0.75 < np.median(ratio[good[20:40]]) < 1.3
-    same = obs.bootstrap_summaries(jax.random.key(5), cat, n_boot=100)
+    same = obs.bootstrap_summaries(jax.random.key(5), cat, n_boot=200)
     np.testing.assert_array_equal(np.asarray(same.errors), e)
 
     noisy = obs.add_noise(jax.random.key(6), obs.summaries(cat), bs.errors)

@@ -1,6 +1,7 @@
 """Equilibrium (pre-infall) Jeans dispersions of the summary bins against equilibrium DF
-samples (AGAMA's, in tests/data; jaxgal's in the slow test), the Gaussian-mixture clipping,
-and the maximum-likelihood MW mass from dispersions."""
+samples (AGAMA's, in tests/data; jaxgal's in a slow test), the clipping of distribution
+mixtures against astropy, and (slow: each compiles the MW of every grid mass) the
+maximum-likelihood MW mass from dispersions."""
 
 import os
 
@@ -103,6 +104,7 @@ def test_clipped_mixture_matches_astropy_on_random_draws():
     )
 
 
+@pytest.mark.slow
 def test_jeans_mass_mle_recovers_the_mass_of_its_own_prediction(agama):
     """Noise-free Jeans dispersions of milky_way(10^11.8) on a survey geometry (the AGAMA
     stars' positions with 10% distance and Gaia-like errors): the maximum-likelihood log10

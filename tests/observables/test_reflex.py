@@ -1,7 +1,7 @@
 """Reflex-motion fit: the published fit of the real K giants (Yaaqib, Petersen & Peñarrubia
 2024) reproduced, coverage of the Hessian intervals on mocks with an injected travel velocity
-(128 seeds: 68% is told from 55%), an equilibrium halo, the linear model's reduction to the
-constant one, bad input. The real catalogues are read in place from ../shared/reference
+(128 seeds: 68% is told from 55%), the linear model's reduction to the constant one, bad
+input; slow: an equilibrium halo, 400 seeds, the published convention's bias on these mocks. The real catalogues are read in place from ../shared/reference
 (present in CI) and the tests skip, saying so, when it is absent."""
 
 import jax
@@ -29,7 +29,7 @@ SINGLE_FIT = dict(dispersion="observables", n_starts=2, pad_to=1024)
 def _mocks(keys, v_travel):
     def one(key):
         k1, k2 = jax.random.split(key)
-        return obs.mock_catalogue(k2, halo(k1, 2500, v_travel), n_stars=N_MOCK_STARS)
+        return obs.mock_catalogue(k2, halo(k1, 1500, v_travel), n_stars=N_MOCK_STARS)
 
     return jax.vmap(one)(keys)
 
@@ -57,8 +57,13 @@ def _one(batch, i=0):
 
 
 @pytest.fixture(scope="module")
-def injected():
-    return obs.fit_reflex(mock_batch(1, N_SEEDS, V_TRAVEL), **MOCK_FIT)
+def mocks():
+    return mock_batch(1, N_SEEDS, V_TRAVEL)
+
+
+@pytest.fixture(scope="module")
+def injected(mocks):
+    return obs.fit_reflex(mocks, **MOCK_FIT)
 
 
 # --------------------------------------------------------------------------- real data
@@ -153,7 +158,8 @@ def test_coverage_of_hessian_intervals(injected):
     assert abs(np.median(injected.b_apex[:, 1]) - b_true) < 8.0
 
 
-def test_equilibrium_halo_gives_zero_travel(injected):
+@pytest.mark.slow
+def test_equilibrium_halo_gives_zero_travel():
     """No reflex: χ² of v_travel = 0 follows χ²(3) (68.3% below its 68.3% quantile within
     ±13%, mean within 3 ± 0.6: sd of the mean of 128 χ²(3) is 0.22)."""
     fit = obs.fit_reflex(mock_batch(3, N_SEEDS, np.zeros(3)), **MOCK_FIT)
@@ -187,9 +193,8 @@ def test_coverage_observables_dispersions():
 
 
 @pytest.mark.slow
-def test_batched_fit_equals_single_fit(injected):
-    cats = mock_batch(1, N_SEEDS, V_TRAVEL)
-    one = obs.fit_reflex(_one(cats, 7), **MOCK_FIT)
+def test_batched_fit_equals_single_fit(mocks, injected):
+    one = obs.fit_reflex(_one(mocks, 7), **MOCK_FIT)
     np.testing.assert_allclose(np.asarray(one.params), np.asarray(injected.params[7]), atol=1e-5)
     np.testing.assert_allclose(np.asarray(one.vz_err), np.asarray(injected.vz_err[7]), rtol=1e-5)
 
@@ -197,21 +202,17 @@ def test_batched_fit_equals_single_fit(injected):
 # --------------------------------------------------------------------------- model, input
 
 
-def test_linear_model_reduces_to_constant():
-    cat = _one(mock_batch(2, 1, V_TRAVEL))
+def test_linear_model_reduces_to_constant(mocks):
+    cat = _one(mocks, 3)
     rng = np.random.default_rng(0)
-    for _ in range(2):
+    for _ in range(3):
         th = np.concatenate([rng.normal(0, 30, 6), rng.uniform(60, 140, 3)])
-        for disp in ("galactocentric", "observables"):
-            c = obs.reflex_nll(th, cat, "constant", dispersion=disp)
-            lin = obs.reflex_nll(np.concatenate([th, th]), cat, "linear", dispersion=disp)
-            np.testing.assert_allclose(float(lin), float(c), rtol=1e-12)
-    # a non-zero slope changes it; the two distance-error conventions differ
+        c = obs.reflex_nll(th, cat, "constant")
+        lin = obs.reflex_nll(np.concatenate([th, th]), cat, "linear")
+        np.testing.assert_allclose(float(lin), float(c), rtol=1e-12)
+    # a non-zero slope changes it
     th2 = np.concatenate([th, th + np.r_[5.0, np.zeros(8)]])
     assert float(obs.reflex_nll(th2, cat, "linear")) != float(c)
-    assert float(obs.reflex_nll(th, cat, distance_error="model")) != float(
-        obs.reflex_nll(th, cat, distance_error="observed")
-    )
 
 
 def test_sign_convention_north_redshift():
@@ -222,8 +223,8 @@ def test_sign_convention_north_redshift():
     assert vgsr[far & (b > 30)].mean() > 10 and vgsr[far & (b < -30)].mean() < -10
 
 
-def test_bad_input():
-    cat = obs.mock_catalogue(jax.random.key(2), halo(jax.random.key(1), 4000, V_TRAVEL), 1000)
+def test_bad_input(mocks):
+    cat = _one(mocks, 5)  # 500 stars
     # NaNs: stars without RV and stars without proper motions are used; fully NaN rows dropped
     c2 = obs.make_catalogue(
         cat.l,
@@ -239,7 +240,7 @@ def test_bad_input():
         cat.pm_corr,
     )
     fit = obs.fit_reflex(c2, **SINGLE_FIT)
-    assert float(fit.n_stars) == 980 and bool(fit.converged)
+    assert float(fit.n_stars) == 480 and bool(fit.converged)
     assert np.all(np.isfinite(np.asarray(fit.params)))
     # all stars outside the range: a clear error
     with pytest.raises(ValueError, match="usable stars"):
