@@ -17,7 +17,6 @@ average beside its timings: on a shared machine the wall times are upper bounds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -290,7 +289,6 @@ def cmd_distance_bias(a):
 
 
 def cmd_jeans(a):
-    from scipy import stats  # noqa: F401
 
     print(f"load average {load()}")
     p = np.load(os.path.join(ROOT, "tests", "data", "agama_df_sample_beta0.6.npy"))
