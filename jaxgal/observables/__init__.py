@@ -4,7 +4,8 @@
   :func:`write_catalogue`, :func:`make_catalogue`, :func:`catalogue_from_table`;
 - ``_summaries``: the 52 binned summaries, :func:`summaries`, :func:`summary_names`,
   :class:`SummaryConfig` (bins, quadrants, 3σ clipping), :func:`sigma_clipped_stats`;
-- ``_noise``: :func:`bootstrap_summaries` and the noise model :func:`add_noise`;
+- ``_noise``: :func:`bootstrap_summaries`, the noise models :func:`add_noise` (the paper's) and
+  :func:`add_finite_sample_noise` / :func:`finite_sample_sigma` (for observed-like stars);
 - ``_mocks``: :class:`ErrorModel`, :func:`mock_catalogue`, :func:`selection_matched_mock`;
 - ``_observe``: observation models (:class:`CatalogueErrorModel` from a catalogue's errors,
   :class:`ErrorModel`), :func:`observe`, :func:`observed_summaries`, :class:`QualityCuts`,
