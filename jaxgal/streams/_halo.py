@@ -37,8 +37,9 @@ symmetry here; when q_y ≈ 1 (oblate about z′) the ellipsoid is fixed by its 
 Initialisation: many random starts are optimised (Adam on the log posterior), the distinct
 optima within Δ log p = 10 of the best are kept, and the NUTS chains start at them
 (round-robin, ≥ 2 chains each) so that every mode gets its own chains; :func:`find_modes`
-groups the chains afterwards and each mode is reported with its posterior medians, the
-within-mode R-hat (folded) and its Laplace-approximation weight (the mode's best log posterior and the covariance of its draws) — as the paper reports its
+groups the chains afterwards (triaxial: on :func:`shape_features`, free of the orientation
+symmetries) and each mode is reported with its posterior medians, the within-mode R-hat (of
+the same features) and its Laplace-approximation weight (the mode's best log posterior and the covariance of its draws) — as the paper reports its
 two modes.
 """
 
@@ -65,6 +66,8 @@ __all__ = [
     "model_accelerations",
     "axis_from_angles",
     "angles_from_axis",
+    "shape_features",
+    "SHAPE_FEATURES",
 ]
 
 #: name → (parameter names, lower bounds, upper bounds). The triaxial pitch and yaw are the
@@ -209,7 +212,7 @@ class HaloFit:
     (:class:`NutsResult`, unconstrained coordinates), `modes` (list of dicts, largest Laplace
     weight first: chains, share (fraction of chains), weight (Laplace-approximation posterior
     weight), rhat (largest within-mode R-hat of the physical parameters; NaN for a one-chain
-    mode), chi2_min, median, lo68, hi68, lo95, hi95 per parameter), `optima` (list of dicts of
+    mode; triaxial: of :func:`shape_features`), chi2_min, median, lo68, hi68, lo95, hi95 per parameter), `optima` (list of dicts of
     the distinct starting optima: log posterior and physical parameters), `likelihood`,
     `n_points` (the number of fitted acceleration values).
     """
@@ -240,40 +243,25 @@ class HaloFit:
         return float(max(r)) if r else float("nan")
 
 
-def find_modes(samples: np.ndarray, names, threshold: float = 4.0, axis=None) -> list:
+def find_modes(samples: np.ndarray, names, threshold: float = 2.0) -> list:
     """Group chains whose medians agree: chains i, j share a mode when every parameter's
-    median differs by < ``threshold`` × the larger within-chain standard deviation (and, with
-    ``axis`` given — (n_chains, n_draws, 3) unit axes of a triaxial halo — when their mean
-    axes differ by less than ``threshold`` × the larger angular spread, at least 3°, ignoring
-    the sign of the axes). ``samples``: (n_chains, n_draws, P) of the parameters compared.
-    Returns one summary dict per mode (chains, share, weight = share, median, lo68, hi68,
-    lo95, hi95), largest first."""
+    median differs by < ``threshold`` × the larger within-chain standard deviation (well-mixed
+    chains differ by ~ σ √(2/ESS), far below it). ``samples``: (n_chains, n_draws, P) of the
+    compared quantities (for the triaxial halo: :func:`shape_features`, free of the
+    orientation's symmetries). Returns one summary dict per mode (chains, share, weight =
+    share, median, lo68, hi68, lo95, hi95 of the compared quantities), largest first."""
     samples = np.asarray(samples, float)
     med = np.median(samples, 1)
     sd = np.std(samples, 1) + 1e-12
     n = samples.shape[0]
-    if axis is not None:
-        ax = np.asarray(axis, float)
-        mean_axes, spread = [], []
-        for c in range(n):
-            w, vec = np.linalg.eigh(np.einsum("ni,nj->ij", ax[c], ax[c]) / ax.shape[1])
-            m = vec[:, -1]
-            mean_axes.append(m)
-            spread.append(np.degrees(np.sqrt(max(1.0 - w[-1], 0.0))))
-        mean_axes, spread = np.asarray(mean_axes), np.asarray(spread)
     label = -np.ones(n, int)
     for i in range(n):
         if label[i] >= 0:
             continue
         label[i] = label.max() + 1
         for j in range(i + 1, n):
-            if label[j] >= 0 or not np.all(np.abs(med[i] - med[j]) < threshold * np.maximum(sd[i], sd[j])):
-                continue
-            if axis is not None:
-                ang = np.degrees(np.arccos(min(abs(float(mean_axes[i] @ mean_axes[j])), 1.0)))
-                if ang >= max(threshold * max(spread[i], spread[j]), 3.0):
-                    continue
-            label[j] = label[i]
+            if label[j] < 0 and np.all(np.abs(med[i] - med[j]) < threshold * np.maximum(sd[i], sd[j])):
+                label[j] = label[i]
     modes = []
     for lab in np.unique(label):
         ch = np.flatnonzero(label == lab)
@@ -283,6 +271,28 @@ def find_modes(samples: np.ndarray, names, threshold: float = 4.0, axis=None) ->
                           **{k: dict(zip(names, q[i])) for i, k in enumerate(("median", "lo68", "hi68", "lo95", "hi95"))}))
     modes.sort(key=lambda m: -m["share"])
     return modes
+
+
+#: names of :func:`shape_features`
+SHAPE_FEATURES = ("log10_m_s", "r_s", "S_xx", "S_xy", "S_xz", "S_yy", "S_yz", "S_zz")
+
+
+def shape_features(theta) -> np.ndarray:
+    """Orientation-symmetry-free description of triaxial-halo draws theta (..., 6) (physical,
+    :data:`HALO_MODELS` order): log10 M_s, r_s and the six components of the axis tensor
+    S = n̂ n̂ᵀ + q_y ê_y′ ê_y′ᵀ + q_z ê_z′ ê_z′ᵀ (principal axes of roll = 0). S is the same for
+    (p, y) and (−p, y + 180°) and smooth where pitch/yaw are not (near the poles, or for the
+    ill-defined major axis of an oblate q_y ≈ 1 halo), so modes are grouped, and their R-hat
+    computed, on it."""
+    th = np.asarray(theta, float)
+    e1 = axis_from_angles(th[..., 4], th[..., 5])
+    y = np.deg2rad(th[..., 5])
+    e2 = np.stack([-np.sin(y), np.cos(y), np.zeros_like(y)], -1)
+    e3 = np.cross(e1, e2)
+    S = (np.einsum("...i,...j->...ij", e1, e1) + th[..., 2, None, None] * np.einsum("...i,...j->...ij", e2, e2)
+         + th[..., 3, None, None] * np.einsum("...i,...j->...ij", e3, e3))
+    iu = np.triu_indices(3)
+    return np.concatenate([th[..., :2], S[..., iu[0], iu[1]]], -1)
 
 
 def mode_table(fit: HaloFit) -> list[dict]:
@@ -323,10 +333,11 @@ def _whitening(data: AccelerationData, likelihood: str, components, cov_floor: f
 
 def _fold_triaxial(theta_chains: np.ndarray, modes: list) -> tuple[np.ndarray, np.ndarray]:
     """Fold each draw's axis onto its mode's hemisphere (fundamental domain of the mode's mean
-    axis: yaw ∈ [90°, 270°)); yaw unwrapped around the mode's yaw. Returns physical samples
-    and unit axes (n_chains, n_draws, 3)."""
+    axis: yaw ∈ [90°, 270°)); yaw unwrapped around the mode's yaw. Returns the physical samples
+    and the signs (n_chains, n_draws) applied to the axes (−1 where a draw was folded)."""
     out = theta_chains.copy()
     axes = axis_from_angles(theta_chains[..., 4], theta_chains[..., 5])
+    signs = np.ones(theta_chains.shape[:2])
     for m in modes:
         ch = m["chains"]
         a = axes[ch].reshape(-1, 3)
@@ -338,12 +349,11 @@ def _fold_triaxial(theta_chains: np.ndarray, modes: list) -> tuple[np.ndarray, n
             p_ref, y_ref = angles_from_axis(ref)
         s = np.sign(axes[ch] @ ref)
         s[s == 0] = 1.0
-        folded = axes[ch] * s[..., None]
-        p, y = angles_from_axis(folded)
+        p, y = angles_from_axis(axes[ch] * s[..., None])
         y = (y - y_ref + 180.0) % 360.0 - 180.0 + y_ref
         out[ch, :, 4], out[ch, :, 5] = p, y
-        axes[ch] = folded
-    return out, axes
+        signs[ch] = s
+    return out, signs
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
@@ -445,10 +455,13 @@ def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: 
     u = np.asarray(res.samples)  # (n_chains, n_samples, dim)
     theta = np.asarray(_PHYSICAL[model](jnp.asarray(u), d["lo"], d["hi"]))
     if model == "triaxial":
-        axes = axis_from_angles(theta[..., 4], theta[..., 5])
-        modes = find_modes(theta[..., :nb], names[:nb], axis=axes)
-        theta, axes = _fold_triaxial(theta, modes)
+        feats = shape_features(theta)
+        modes = find_modes(feats, SHAPE_FEATURES)
+        theta, signs = _fold_triaxial(theta, modes)
+        u = u.copy()
+        u[..., nb:] *= signs[..., None]  # the same fold in the sampling coordinates (a symmetry)
     else:
+        feats = theta
         modes = find_modes(theta, names)
     # per mode: folded summaries, within-mode R-hat, min χ², Laplace weight at its best draw
     log_z = []
@@ -458,7 +471,7 @@ def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: 
         q = np.percentile(f, [50, 16, 84, 2.5, 97.5], axis=0)
         for i, k in enumerate(("median", "lo68", "hi68", "lo95", "hi95")):
             m[k] = dict(zip(names, q[i].tolist()))
-        m["rhat"] = float(np.max(_rhat(theta[ch]))) if len(ch) > 1 else float("nan")
+        m["rhat"] = float(np.max(_rhat(feats[ch]))) if len(ch) > 1 else float("nan")
         uu = u[ch].reshape(-1, dim)
         lp = np.asarray(_LP_BATCH[model](jnp.asarray(uu), d))
         best = uu[int(np.argmax(lp))]

@@ -76,7 +76,8 @@ def test_modes_folded_across_the_yaw_seam():
     """Draws of one orientation near the seam of the (pitch, yaw) box (yaw = 92°, pitch 10°),
     one chain written entirely as the equivalent (−pitch, yaw + 180°), another half so: the
     chains are grouped into one mode and folded onto yaw ∈ [90°, 270°) around 92°, where the
-    raw yaw draws would have R-hat ≫ 1."""
+    raw yaw draws would have R-hat ≫ 1; the symmetry-free shape features group them and have
+    R-hat ≈ 1."""
     rng = np.random.default_rng(0)
     n_ch, n = 4, 400
     base = _halo.axis_from_angles(10.0, 92.0)
@@ -89,12 +90,19 @@ def test_modes_folded_across_the_yaw_seam():
     p, y = _halo.angles_from_axis(axes)
     box = np.array([12.0, 20.0, 0.7, 0.6]) + 0.01 * rng.standard_normal((n_ch, n, 4))
     theta = np.concatenate([box, p[..., None], y[..., None]], -1)
-    modes = _halo.find_modes(box, _halo.HALO_MODELS["triaxial"][0][:4], axis=axes)
+    feats = _halo.shape_features(theta)
+    modes = _halo.find_modes(feats, _halo.SHAPE_FEATURES)
     assert len(modes) == 1 and modes[0]["chains"] == [0, 1, 2, 3]
+    assert np.max(_halo._rhat(feats)) < 1.02  # the features do not see the representation
     folded, _ = _halo._fold_triaxial(theta, modes)
     assert np.all(np.abs(folded[..., 5] - 92.0) < 25.0) and np.all(np.abs(folded[..., 4] - 10.0) < 25.0)
     assert np.max(_halo._rhat(folded)) < 1.02
     assert np.max(_halo._rhat(theta[..., 4:])) > 1.5
+    # another orientation of the same axis ratios is another mode
+    other = theta.copy()
+    other[2:, :, 4] = -10.0
+    other[2:, :, 5] = 150.0
+    assert len(_halo.find_modes(_halo.shape_features(other), _halo.SHAPE_FEATURES)) == 2
 
 
 def test_mcmillan_like_preset():
