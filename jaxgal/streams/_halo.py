@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._models import flattened_halo_model, triaxial_halo_model
-from ._nuts import NutsResult, run_nuts
+from ._nuts import NutsResult, _potential_scale_reduction, run_nuts
 
 __all__ = [
     "HALO_MODELS",
@@ -197,10 +197,18 @@ def _make_optimiser(model, n_steps):
 
 
 _OPTIMISERS: dict = {}
-#: batched log density and the physical map, per model (compiled once)
-_LP_BATCH = {m: jax.jit(jax.vmap(_LOGDENSITY[m], in_axes=(0, None))) for m in HALO_MODELS}
-_PHYSICAL = {m: jax.jit(jax.vmap(jax.vmap(lambda uu, lo, hi, m=m: _physical(m, uu, lo, hi), in_axes=(0, None, None)),
-                                 in_axes=(0, None, None))) for m in HALO_MODELS}
+
+
+def _physical_np(model, u, lo, hi):
+    """:func:`_physical` for arrays of draws (..., dim), in NumPy."""
+    nb = _N_BOX[model]
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    box = lo[:nb] + (hi[:nb] - lo[:nb]) / (1.0 + np.exp(-u[..., :nb]))
+    if model == "flattened":
+        return box
+    p, y = angles_from_axis(u[..., nb:])
+    y = np.where(y > 180.0, y - 360.0, y)  # atan2's range, as _physical
+    return np.concatenate([box, p[..., None], y[..., None]], -1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -357,9 +365,9 @@ def _fold_triaxial(theta_chains: np.ndarray, modes: list) -> tuple[np.ndarray, n
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
-    import blackjax
-
-    return np.asarray(blackjax.diagnostics.potential_scale_reduction(jnp.asarray(x)))
+    """Gelman–Rubin R-hat of draws (n_chains, n_draws, ...) per trailing component."""
+    x = np.asarray(x, float)
+    return _potential_scale_reduction(x.reshape(x.shape[:2] + (-1,))).reshape(x.shape[2:])
 
 
 def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: int = 8, n_warmup: int = 300,
@@ -429,10 +437,10 @@ def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: 
         for i in order:
             if lp_opt[i] < lp_opt[order[0]] - 10.0 or len(keep) >= max(n_chains // 2, 1):
                 break
-            th = np.asarray(_physical(model, jnp.asarray(u_opt[i]), d["lo"], d["hi"]))
+            th = _physical_np(model, u_opt[i], lo, hi)
             dup = False
             for j in keep:
-                tj = np.asarray(_physical(model, jnp.asarray(u_opt[j]), d["lo"], d["hi"]))
+                tj = _physical_np(model, u_opt[j], lo, hi)
                 close = np.all(np.abs(th[:nb] - tj[:nb]) < 0.15 * (np.asarray(hi[:nb]) - np.asarray(lo[:nb])))
                 if model == "triaxial":
                     ang = np.degrees(np.arccos(min(abs(float(axis_from_angles(th[4], th[5]) @
@@ -443,8 +451,8 @@ def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: 
                     break
             if not dup:
                 keep.append(int(i))
-        optima = [dict(logp=float(lp_opt[i]), **dict(zip(names, np.asarray(
-            _physical(model, jnp.asarray(u_opt[i]), d["lo"], d["hi"])).tolist()))) for i in keep]
+        optima = [dict(logp=float(lp_opt[i]), **dict(zip(names, _physical_np(model, u_opt[i], lo, hi).tolist())))
+                  for i in keep]
         starts = np.stack([u_opt[keep[c % len(keep)]] for c in range(n_chains)])
         starts = starts + 0.05 * np.asarray(jax.random.normal(k_jit, starts.shape))
         u0 = jnp.asarray(starts)
@@ -453,7 +461,7 @@ def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: 
     res = run_nuts(k_run, logdensity, u0, n_warmup, n_samples, data=d)
 
     u = np.asarray(res.samples)  # (n_chains, n_samples, dim)
-    theta = np.asarray(_PHYSICAL[model](jnp.asarray(u), d["lo"], d["hi"]))
+    theta = _physical_np(model, u, lo, hi)
     if model == "triaxial":
         feats = shape_features(theta)
         modes = find_modes(feats, SHAPE_FEATURES)
@@ -473,7 +481,7 @@ def fit_halo(key, data: AccelerationData, model: str = "triaxial", *, n_chains: 
             m[k] = dict(zip(names, q[i].tolist()))
         m["rhat"] = float(np.max(_rhat(feats[ch]))) if len(ch) > 1 else float("nan")
         uu = u[ch].reshape(-1, dim)
-        lp = np.asarray(_LP_BATCH[model](jnp.asarray(uu), d))
+        lp = np.asarray(res.logdensity)[ch].reshape(-1)
         best = uu[int(np.argmax(lp))]
         prior_best = float(np.sum(-np.logaddexp(0, -best[:nb]) - np.logaddexp(0, best[:nb])))
         if model == "triaxial":
