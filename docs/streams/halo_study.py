@@ -44,12 +44,56 @@ def summarise(fit, ad, t):
     }
 
 
+LABELS = {
+    "paper": "the paper's: independent Gaussians, 15 points",
+    "covariance": "full covariance of the draws, 15 points",
+    "5_points": "independent, 5 points",
+    "5_points_covariance": "covariance, 5 points",
+    "no_a_phi": "independent, 15 points, a_φ left out",
+    "disc_x1.3": "paper's, disc mass × 1.3",
+    "disc_x0.7": "paper's, disc mass × 0.7",
+}
+
+
+def print_table(path):
+    r = json.load(open(path))
+
+    def pm(d, nd=2, unit=""):
+        m, lo, hi = d["median"], d["lo68"], d["hi68"]
+        return f"{m:.{nd}f}{unit} (+{hi - m:.{nd}f}/−{m - lo:.{nd}f})".replace("-", "−")
+
+    print("| likelihood | triaxial modes (Laplace weight, chains, within-mode R-hat): 1 : q_y : q_z, pitch, yaw "
+          "| χ² a_R / a_φ / a_z at the main mode's medians (independent form, 15 or 5 values each) "
+          "| flattened fit: q_ρ,z; χ² a_R / a_φ / a_z |")
+    print("| --- | --- | --- | --- |")
+    for k, lab in LABELS.items():
+        if k not in r:
+            continue
+        t = r[k]["triaxial"]
+        modes = []
+        for m in t["modes"][:2]:
+            rh = "—" if m["rhat"] != m["rhat"] else f"{m['rhat']:.3f}"
+            modes.append(f"{m['weight']:.2g} ({len(m['chains'])}, {rh}): 1 : {pm(m['q_y'])} : {pm(m['q_z'])}, "
+                         f"{pm(m['pitch'], 0, '°')}, {pm(m['yaw'], 0, '°')}")
+        c = t["chi2_main_mode_median_by_component"]
+        chi = f"{c['a_R']:.0f} / {c['a_phi']:.0f} / {c['a_z']:.0f}"
+        fl = "—"
+        if "flattened" in r[k]:
+            f = r[k]["flattened"]
+            cf = f["chi2_main_mode_median_by_component"]
+            fl = f"{pm(f['modes'][0]['q_z'])}; {cf['a_R']:.0f} / {cf['a_phi']:.0f} / {cf['a_z']:.0f}"
+        print(f"| {lab} | {'; '.join(modes)} | {chi} | {fl} |")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("run_dir")
     p.add_argument("--quick", action="store_true", help="shorter chains (a smoke run)")
     p.add_argument("--only", default=None, help="comma-separated variant names")
+    p.add_argument("--table", action="store_true", help="print the markdown table of halo_study.json and exit")
     args = p.parse_args()
+    if args.table:
+        return print_table(os.path.join(args.run_dir, "halo_study.json"))
     z = np.load(os.path.join(args.run_dir, "accelerations.npz"))
     phi1, a, x = z["phi1"], z["a"].astype(float), z["x"].astype(float)
     nw, ns = (150, 150) if args.quick else (500, 500)

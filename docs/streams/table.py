@@ -58,6 +58,10 @@ print("| run | (R, z, φ) | a_R | a_φ | a_z | M(<r) [10¹¹ Msun] | q_Φ | q_ρ
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 print("| **paper** | (11.9, 7.3, 171.1°) | −2.5 (+0.2/−0.1) | 0.2 ± 0.1 | −1.8 ± 0.1 | 1.4 ± 0.1 | 0.92 (from its a_R, a_z) "
       "| 0.81 (+0.06/−0.03) | mode 1: 1 : 0.75 : 0.70, tilt ≈ 18°; mode 2: 1 : 0.95 : 0.65 |")
+def _minus(line):
+    return line.replace("(-", "(−").replace("| -", "| −").replace(" -", " −").replace(": -", ": −")
+
+
 for label, path in RUNS:
     f = os.path.join(path, "results.json")
     if not os.path.exists(f):
@@ -66,5 +70,5 @@ for label, path in RUNS:
     r = json.load(open(f))
     ref = r["reference"]
     h = halo(r)
-    print(f"| {label} | ({ref['R']:.1f}, {ref['z']:.1f}, {ref['phi']:.1f}°) | {fmt(ref['a_R'])} | {fmt(ref['a_phi'])} | "
-          f"{fmt(ref['a_z'])} | {fmt(ref['M_enc'], 1e11)} | {fmt(ref['q_phi'])} | {h[0]} | {h[1]} |")
+    print(_minus(f"| {label} | ({ref['R']:.1f}, {ref['z']:.1f}, {ref['phi']:.1f}°) | {fmt(ref['a_R'])} | {fmt(ref['a_phi'])} | "
+          f"{fmt(ref['a_z'])} | {fmt(ref['M_enc'], 1e11)} | {fmt(ref['q_phi'])} | {h[0]} | {h[1]} |"))
