@@ -37,7 +37,15 @@ from ._data import (
     load_gd1_track,
     read_stream,
 )
-from ._halo import HALO_MODELS, AccelerationData, HaloFit, acceleration_data, find_modes, fit_halo
+from ._halo import (
+    HALO_MODELS,
+    AccelerationData,
+    HaloFit,
+    acceleration_data,
+    find_modes,
+    fit_halo,
+    shape_features,
+)
 from ._mock import gd1_progenitor, observe_stream, spray_stream
 from ._models import flattened_halo_model, mcmillan_like, triaxial_halo_model
 from ._nuts import NutsResult, run_nuts
@@ -97,6 +105,7 @@ __all__ = [
     "preset_accelerations",
     "read_stream",
     "run_nuts",
+    "shape_features",
     "spline_basis",
     "spray_stream",
     "stream_direction",

@@ -284,7 +284,7 @@ def load_bonaca2020_members() -> StreamData:
 class DistanceTrack:
     r"""A stream's heliocentric distance as a function of φ1, given as data (not fitted).
 
-    The track is the natural cubic spline through the nodes (φ1_k, d_k); the distance of a
+    The track is the cubic spline (not-a-knot, as the track splines) through the nodes (φ1_k, d_k); the distance of a
     star (or of the track) at φ1 is d = s D(φ1) + δ with a shared systematic scale s and
     offset δ that the track fit samples as nuisance parameters with Gaussian priors
     s ~ N(1, `scale_sigma`²), δ ~ N(0, `offset_sigma`²) (σ = 0 fixes them). This is how the

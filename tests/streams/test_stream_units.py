@@ -64,3 +64,26 @@ def test_enclosed_mass_matches_spherical_potential():
                                rtol=1e-10)
 
 
+
+
+def test_spline_basis_is_interpax_cubic2():
+    """The track splines' linear basis equals interpax's ``cubic2`` spline (the paper's
+    package; not-a-knot ends) of the identity, for K = 3 (a parabola) and 7 unevenly spaced knots, derivatives 0–2, inside and
+    outside the knots (extrapolation)."""
+    import interpax
+    import jax
+    import jax.numpy as jnp
+
+    x = np.linspace(-100.0, 20.0, 41)
+
+    def ref(kn):
+        return jnp.stack([interpax.interp1d(jnp.asarray(x), kn, jnp.eye(kn.shape[0]), method="cubic2", derivative=der,
+                                            extrap=True) for der in (0, 1, 2)])
+
+    ref = jax.jit(ref)
+    for k in (3, 7):
+        kn = np.sort(np.r_[-80.0, -80.0 + 80.0 * np.random.default_rng(k).uniform(0.1, 0.9, k - 2), 0.0])
+        r = np.asarray(ref(jnp.asarray(kn)))
+        for der in (0, 1, 2):
+            np.testing.assert_allclose(st.spline_basis(kn, x, der), r[der], atol=1e-12 * 10.0 ** (-der) + 1e-13,
+                                       err_msg=f"K={k}, derivative {der}")
