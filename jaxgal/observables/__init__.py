@@ -1,14 +1,23 @@
-"""From particles or stars to observables (SPEC §B, §C).
+"""From particles or stars to observables (Brooks et al. §2.2, §3.2, §6.3; docs/observables.md).
 
 - ``_catalogue``: :class:`Catalogue` (observed stars and their errors), :func:`read_catalogue`,
   :func:`write_catalogue`, :func:`make_catalogue`, :func:`catalogue_from_table`;
 - ``_summaries``: the 52 binned summaries, :func:`summaries`, :func:`summary_names`,
   :class:`SummaryConfig` (bins, quadrants, 3σ clipping), :func:`sigma_clipped_stats`;
-- ``_noise``: :func:`bootstrap_summaries` and the noise model :func:`add_noise`;
+- ``_noise``: :func:`bootstrap_summaries`, the noise models :func:`add_noise` (the paper's) and
+  :func:`add_finite_sample_noise` / :func:`finite_sample_sigma` (for observed-like stars);
 - ``_mocks``: :class:`ErrorModel`, :func:`mock_catalogue`, :func:`selection_matched_mock`;
+- ``_observe``: observation models (:class:`CatalogueErrorModel` from a catalogue's errors,
+  :class:`ErrorModel`), :func:`observe`, :func:`observed_summaries`, :class:`QualityCuts`,
+  :func:`load_observation_model`;
 - ``_default``: the embedded **mock** default observation, :func:`default_observation`;
 - ``_reflex``: the reflex-motion fit :func:`fit_reflex` (9- and 18-parameter models),
-  :func:`reflex_nll`, :class:`ReflexFit`.
+  :func:`reflex_nll`, :class:`ReflexFit`;
+- ``_jeans``: equilibrium (pre-infall) Jeans dispersions of the summary bins
+  (:class:`JeansGeometry`, :func:`jeans_summary_dispersions`) and the maximum-likelihood MW
+  mass from dispersions (:func:`jeans_mass_mle`);
+- ``_targets``: :func:`reflex_targets`, the per-simulation linear reflex fit of observed-like
+  stars at 40–120 kpc (the inference targets).
 
 Units at the boundary: deg, kpc, km/s, mas/yr; everything numerical is pure JAX.
 """
@@ -23,6 +32,13 @@ from ._catalogue import (
     write_catalogue,
 )
 from ._default import DefaultObservation, default_observation
+from ._jeans import (
+    JeansGeometry,
+    JeansMassFit,
+    clipped_mixture_dispersion,
+    jeans_mass_mle,
+    jeans_summary_dispersions,
+)
 from ._mocks import (
     ErrorModel,
     apply_errors,
@@ -31,8 +47,25 @@ from ._mocks import (
     mock_catalogue,
     selection_matched_mock,
 )
-from ._noise import BootstrapSummaries, add_noise, bootstrap_summaries
+from ._observe import (
+    AbstractObservationModel,
+    CatalogueErrorModel,
+    ObservedStars,
+    QualityCuts,
+    StarErrors,
+    load_observation_model,
+    observe,
+    observed_summaries,
+)
+from ._noise import (
+    BootstrapSummaries,
+    add_finite_sample_noise,
+    add_noise,
+    bootstrap_summaries,
+    finite_sample_sigma,
+)
 from ._reflex import PARAM_NAMES, ReflexAtRadius, ReflexFit, fit_reflex, reflex_at, reflex_nll
+from ._targets import ReflexTargets, reflex_target_names, reflex_targets
 from ._summaries import (
     PAPER_QUADRANTS,
     Summaries,
@@ -45,32 +78,50 @@ from ._summaries import (
 )
 
 __all__ = [
+    "AbstractObservationModel",
+    "CatalogueErrorModel",
+    "ObservedStars",
+    "QualityCuts",
+    "StarErrors",
+    "load_observation_model",
+    "observe",
+    "observed_summaries",
     "BootstrapSummaries",
     "CATALOGUE_COLUMNS",
     "Catalogue",
     "DefaultObservation",
     "ErrorModel",
+    "JeansGeometry",
+    "JeansMassFit",
     "PAPER_QUADRANTS",
     "PARAM_NAMES",
     "ReflexAtRadius",
     "ReflexFit",
+    "ReflexTargets",
     "Summaries",
     "SummaryConfig",
+    "add_finite_sample_noise",
     "add_noise",
+    "finite_sample_sigma",
     "apply_errors",
     "bootstrap_summaries",
     "catalogue_from_particles",
     "catalogue_from_table",
     "catalogue_to_table",
+    "clipped_mixture_dispersion",
     "default_observation",
     "equal_bins",
     "fit_reflex",
     "gaia_pm_error",
+    "jeans_mass_mle",
+    "jeans_summary_dispersions",
     "make_catalogue",
     "mock_catalogue",
     "read_catalogue",
     "reflex_at",
     "reflex_nll",
+    "reflex_target_names",
+    "reflex_targets",
     "selection_matched_mock",
     "sigma_clipped_stats",
     "star_velocities",

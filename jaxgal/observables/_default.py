@@ -36,6 +36,10 @@ class DefaultObservation(NamedTuple):
     names: tuple[str, ...]
     meta: dict
 
+    def values_or_nan(self) -> np.ndarray:
+        """The summaries with NaN in flagged bins (the inference layer's convention)."""
+        return np.where(self.flags, np.nan, self.values)
+
 
 def default_observation() -> DefaultObservation:
     """Load the embedded mock observation (see :class:`DefaultObservation`). The true θ is

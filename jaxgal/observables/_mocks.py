@@ -22,6 +22,7 @@ Gaia DR3 astrometry):
 from __future__ import annotations
 
 import functools
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -30,6 +31,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .. import frames as F
 from ._catalogue import Catalogue
+from ._observe import AbstractObservationModel, QualityCuts, StarErrors
 
 __all__ = [
     "ErrorModel",
@@ -41,13 +43,17 @@ __all__ = [
 ]
 
 
-class ErrorModel(eqx.Module):
-    """Observational errors of a mock catalogue (module docstring for the equations).
+class ErrorModel(AbstractObservationModel):
+    """Analytic observational errors (module docstring for the equations); also an
+    observation model (:class:`jaxgal.observables.AbstractObservationModel`: ``observe``,
+    ``save``, ``identifier``), every star observed in all six quantities.
 
     **Arguments:** `frac_distance` (0.10), `v_los_err` [km/s] (3.0), `abs_mag_g` M_G of the
     tracers (−1.5), `pm_scale` (1.0, multiplies the Gaia DR3 σ_ϖ(G) relation), `pm_floor`
-    [mas/yr] (0.0), `max_pm_corr` (0.3).
+    [mas/yr] (0.0), `max_pm_corr` (0.3), `cuts` (:class:`QualityCuts`, default none).
     """
+
+    kind: ClassVar[str] = "gaia-dr3-like"
 
     frac_distance: float = eqx.field(static=True, default=0.10)
     v_los_err: float = eqx.field(static=True, default=3.0)
@@ -55,6 +61,34 @@ class ErrorModel(eqx.Module):
     pm_scale: float = eqx.field(static=True, default=1.0)
     pm_floor: float = eqx.field(static=True, default=0.0)
     max_pm_corr: float = eqx.field(static=True, default=0.3)
+    cuts: QualityCuts = eqx.field(static=True, default=QualityCuts())
+
+    @property
+    def quality_cuts(self) -> QualityCuts:
+        return self.cuts
+
+    def draw_errors(self, key: PRNGKeyArray, true: Catalogue) -> StarErrors:
+        """Errors set by each star's true distance (module docstring)."""
+        d = true.distance
+        sig_pm = gaia_pm_error(d, self.abs_mag_g, self.pm_scale) + self.pm_floor
+        rho = jax.random.uniform(
+            key, d.shape, dtype=d.dtype, minval=-self.max_pm_corr, maxval=self.max_pm_corr
+        )
+        one = jnp.ones_like(d)
+        yes = jnp.ones(d.shape, dtype=bool)
+        return StarErrors(
+            self.frac_distance * one, self.v_los_err * one, sig_pm, sig_pm, rho, yes, yes, yes
+        )
+
+    def _settings(self) -> dict:
+        return {
+            "frac_distance": float(self.frac_distance),
+            "v_los_err": float(self.v_los_err),
+            "abs_mag_g": float(self.abs_mag_g),
+            "pm_scale": float(self.pm_scale),
+            "pm_floor": float(self.pm_floor),
+            "max_pm_corr": float(self.max_pm_corr),
+        }
 
 
 def gaia_pm_error(distance: Array, abs_mag_g: float = -1.5, pm_scale: float = 1.0) -> Array:
@@ -123,15 +157,23 @@ def mock_catalogue(
     w = jnp.asarray(particles)
     if w.ndim != 2 or w.shape[-1] != 6:
         raise ValueError(f"mock_catalogue: particles must have shape (N, 6); got {w.shape}")
-    r = jnp.linalg.norm(w[:, :3], axis=-1)
-    ok = (r >= r_range[0]) & (r <= r_range[1]) & jnp.all(jnp.isfinite(w), axis=-1)
-    if not isinstance(ok, jax.core.Tracer):
+    r_range = (float(r_range[0]), float(r_range[1]))
+    if not isinstance(w, jax.core.Tracer):
+        r = jnp.linalg.norm(w[:, :3], axis=-1)
+        ok = (r >= r_range[0]) & (r <= r_range[1]) & jnp.all(jnp.isfinite(w), axis=-1)
         n_ok = int(ok.sum())
         if n_ok < n_stars:
             raise ValueError(
                 f"mock_catalogue: only {n_ok} particles have r_gal in {r_range} kpc; "
                 f"n_stars={n_stars} requested"
             )
+        return _mock_jit(key, w, int(n_stars), em, r_range, frame)
+    return _mock_core(key, w, int(n_stars), em, r_range, frame)
+
+
+def _mock_core(key, w, n_stars, em, r_range, frame):
+    r = jnp.linalg.norm(w[:, :3], axis=-1)
+    ok = (r >= r_range[0]) & (r <= r_range[1]) & jnp.all(jnp.isfinite(w), axis=-1)
     k_sel, k_err, k_corr = jax.random.split(key, 3)
     # Gumbel top-k: uniform sampling without replacement among the eligible particles
     g = jax.random.gumbel(k_sel, r.shape) + jnp.where(ok, 0.0, -jnp.inf)
@@ -143,6 +185,9 @@ def mock_catalogue(
     return apply_errors(
         k_err, true, em.frac_distance * full, em.v_los_err * full, sig_pm, sig_pm, rho
     )
+
+
+_mock_jit = jax.jit(_mock_core, static_argnums=(2, 3, 4))
 
 
 def _helio_xyz(l, b, d):

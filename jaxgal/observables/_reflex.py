@@ -1,4 +1,4 @@
-"""Maximum-likelihood reflex-motion fit (SPEC §C; Petersen & Peñarrubia 2021, eqs. 6 & 8;
+"""Maximum-likelihood reflex-motion fit (Petersen & Peñarrubia 2021, eqs. 6 & 8;
 Yaaqib et al. 2024; Brooks et al. §3.2.1), vmapped over catalogues.
 
 **Sign convention.** ``v_travel`` = (v_x, v_y, v_z) is the velocity of the Milky Way's
@@ -34,15 +34,28 @@ velocity and D = diag(1, 1/(k d), 1/(k d)), k = 4.74047 km/s per (mas/yr kpc):
     ȳ = D P (v̄ − v☉),    C = D P Σ_v Pᵀ D + C_meas + C_dist,
 
 C_meas = diag(σ_vlos², ·) ⊕ [[σ_l², ρ σ_l σ_b], [ρ σ_l σ_b, σ_b²]] (per-star errors), and
-the distance error (d_true = d (1 + δ), δ ~ N(0, σ_d²/d²), to first order
-μ → μ (1 − δ)) adds to the proper-motion block only
+the distance error (d_true = d (1 + δ), δ ~ N(0, σ_d²/d²), to first order μ → μ (1 − δ))
+adds a term C_dist to the proper-motion block only (the line-of-sight velocity does not
+depend on d). Two conventions (``distance_error``):
 
-    C_dist = (σ_d/d)² (ȳ_μ ȳ_μᵀ + (D P Σ_v Pᵀ D)_μμ),   ȳ_μ = (ȳ_2, ȳ_3),
+- ``"observed"`` (default; the published fits, Petersen & Peñarrubia 2021, Yaaqib et al.
+  2024, whose likelihood code adds σ_d² μ_obs²/d² to each proper-motion variance):
 
-i.e. the μ·σ_d/d term of the brief plus the exact second-moment term; the line-of-sight
-velocity does not depend on d, so there is no v_los–μ term from distance errors. The
-(second-order) change of the star's Galactocentric position, and hence of ê_r, ê_φ, ê_θ and
-r_gal, with its distance error is neglected. A star missing an observable (NaN value or
+      C_dist = (σ_d/d)² diag(μ_l,obs², μ_b,obs²),
+
+  fixed by the data (independent of θ), so a star whose observed proper motion is large
+  (a distance or proper-motion outlier) is down-weighted whatever the model predicts;
+- ``"model"``: the exact second moment of μ̄ (1 − δ) under the model,
+
+      C_dist = (σ_d/d)² (ȳ_μ ȳ_μᵀ + (D P Σ_v Pᵀ D)_μμ),   ȳ_μ = (ȳ_2, ȳ_3).
+
+  It is the right propagation when the model is right, but an outlier then sees the model's
+  small mean proper motion and inflates the tangential dispersion instead: on the 253 K
+  giants beyond 50 kpc of Yaaqib et al. it gives σ_l ≈ 260 km/s and an apex 35° from the
+  published one, while ``"observed"`` reproduces the published fit (docs/observables.md).
+
+The (second-order) change of the star's Galactocentric position, and hence of ê_r, ê_φ,
+ê_θ and r_gal, with its distance error is neglected in both. A star missing an observable (NaN value or
 error) contributes the marginal Gaussian of the ones it has:
 −ln L = ½ Σ_stars [rᵀ C⁻¹ r + ln det C + n_obs ln 2π] over its observed components.
 
@@ -111,7 +124,7 @@ class _Stars(NamedTuple):
     y: Array  # (N, 3) observables, 0 where missing
     mask: Array  # (N, 3) observed
     cm: Array  # (N, 3, 3) measurement covariance in y units
-    fd2: Array  # (N,) (σ_d/d)²
+    fd2: Array  # (N,) (σ_d/d)² (used by distance_error="model"; 0 for "observed")
     w: Array  # (N,) star weight (0 or 1)
 
 
@@ -119,7 +132,7 @@ def _finite(a):
     return jnp.isfinite(a)
 
 
-def _prepare(cat: Catalogue, frame, anchors, r_range) -> _Stars:
+def _prepare(cat: Catalogue, frame, anchors, r_range, distance_error: str = "observed") -> _Stars:
     fr = F.GalactocentricFrame() if frame is None else frame
     A = fr.rotation()
     x_sun, v_sun = fr.sun_position(), fr.sun_velocity()
@@ -164,6 +177,11 @@ def _prepare(cat: Catalogue, frame, anchors, r_range) -> _Stars:
     )
     de_ok = _finite(cat.distance_err) & (cat.distance_err >= 0)
     fd2 = jnp.where(de_ok, (jnp.where(de_ok, cat.distance_err, 0.0) / d) ** 2, 0.0)
+    if distance_error == "observed":
+        # the published convention: (μ_obs σ_d/d)² on the diagonal of the proper-motion
+        # block, independent of the parameters (so part of the measurement covariance)
+        cm = cm + jax.vmap(jnp.diag)(fd2[:, None] * (y * y) * jnp.asarray(_PM)[None, :])
+        fd2 = jnp.zeros_like(fd2)
     w = d_ok & jnp.any(mask, axis=-1)
     if r_range is not None:
         w = w & (r >= r_range[0]) & (r <= r_range[1])
@@ -466,6 +484,7 @@ class ReflexFit(eqx.Module):
     model: str = eqx.field(static=True)
     dispersion: str = eqx.field(static=True)
     anchors: tuple[float, float] = eqx.field(static=True)
+    distance_error: str = eqx.field(static=True, default="observed")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -509,15 +528,22 @@ def reflex_nll(
     model: str = "constant",
     *,
     dispersion: str = "galactocentric",
+    distance_error: str = "observed",
     frame: F.GalactocentricFrame | None = None,
     anchors: tuple[float, float] = (40.0, 120.0),
     r_range: tuple[float, float] | None = None,
 ) -> Array:
     """−ln L of the reflex model (module docstring) for parameters θ ((9,) or (18,), order
-    of :data:`PARAM_NAMES`) and one catalogue. Pure JAX (grad, jit)."""
-    _check_options(model, dispersion)
-    st = _prepare(catalogue, frame, anchors, r_range)
-    return _nll_core(jnp.asarray(theta), st, model, dispersion)
+    of :data:`PARAM_NAMES`) and one catalogue; options as :func:`fit_reflex`. Pure JAX
+    (grad, jit)."""
+    _check_options(model, dispersion, distance_error)
+    fr = F.GalactocentricFrame() if frame is None else frame
+    anchors = (float(anchors[0]), float(anchors[1]))
+    r_range = None if r_range is None else (float(r_range[0]), float(r_range[1]))
+    return _nll_jit(
+        jnp.asarray(theta, dtype=float), catalogue, fr, model, dispersion, distance_error,
+        anchors, r_range,
+    )
 
 
 def _pad(cat: Catalogue, multiple: int) -> Catalogue:
@@ -534,7 +560,28 @@ def _pad(cat: Catalogue, multiple: int) -> Catalogue:
     )
 
 
-def _check_options(model, dispersion):
+@functools.partial(jax.jit, static_argnames=("anchors", "r_range"))
+def _n_usable(cat, frame, anchors, r_range):
+    """Usable stars of one catalogue or a batch (leading axes)."""
+    f = lambda c: _prepare(c, frame, anchors, r_range).w.sum()  # noqa: E731
+    for _ in range(cat.l.ndim - 1):
+        f = jax.vmap(f)
+    return f(cat)
+
+
+@functools.partial(
+    jax.jit, static_argnames=("model", "dispersion", "distance_error", "anchors", "r_range")
+)
+def _nll_jit(theta, cat, frame, model, dispersion, distance_error, anchors, r_range):
+    st = _prepare(cat, frame, anchors, r_range, distance_error)
+    return _nll_core(theta, st, model, dispersion)
+
+
+def _check_options(model, dispersion, distance_error="observed"):
+    if distance_error not in ("observed", "model"):
+        raise ValueError(
+            f"fit_reflex: distance_error must be 'observed' or 'model'; got {distance_error!r}"
+        )
     if model not in ("constant", "linear"):
         raise ValueError(f"fit_reflex: model must be 'constant' or 'linear'; got {model!r}")
     if dispersion not in ("galactocentric", "observables"):
@@ -543,8 +590,11 @@ def _check_options(model, dispersion):
         )
 
 
-def _fit_one(cat, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps):
-    st = _prepare(cat, frame, anchors, r_range)
+def _fit_one(
+    cat, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps,
+    distance_error="observed",
+):
+    st = _prepare(cat, frame, anchors, r_range, distance_error)
     f = lambda th: _nll_core(th, st, model, dispersion)  # noqa: E731
     vgf = lambda th: _vgh_core(th, st, model, dispersion, fisher=True)  # noqa: E731
     starts = _starts(st, model, dispersion, n_starts)
@@ -564,14 +614,16 @@ def _fit_one(cat, frame, radii, model, dispersion, anchors, r_range, n_starts, m
 @functools.partial(
     jax.jit,
     static_argnames=(
-        "model", "dispersion", "anchors", "r_range", "n_starts", "max_steps", "batch_size"
+        "model", "dispersion", "anchors", "r_range", "n_starts", "max_steps", "batch_size",
+        "distance_error",
     ),
 )
 def _fit_batch(
-    cats, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps, batch_size
+    cats, frame, radii, model, dispersion, anchors, r_range, n_starts, max_steps, batch_size,
+    distance_error="observed",
 ):
     kw = dict(model=model, dispersion=dispersion, anchors=anchors, r_range=r_range,
-              n_starts=n_starts, max_steps=max_steps)
+              n_starts=n_starts, max_steps=max_steps, distance_error=distance_error)
     one = lambda c: _fit_one(c, frame, radii, **kw)  # noqa: E731
     if batch_size is None:
         return jax.vmap(one)(cats)
@@ -580,7 +632,9 @@ def _fit_batch(
 
 _fit_one_jit = jax.jit(
     _fit_one,
-    static_argnames=("model", "dispersion", "anchors", "r_range", "n_starts", "max_steps"),
+    static_argnames=(
+        "model", "dispersion", "anchors", "r_range", "n_starts", "max_steps", "distance_error"
+    ),
 )
 
 
@@ -589,6 +643,7 @@ def fit_reflex(
     model: str = "constant",
     *,
     dispersion: str = "galactocentric",
+    distance_error: str = "observed",
     frame: F.GalactocentricFrame | None = None,
     radii=(40.0, 100.0, 120.0),
     anchors: tuple[float, float] = (40.0, 120.0),
@@ -608,6 +663,9 @@ def fit_reflex(
       linear in r_gal between).
     - `dispersion`: ``"galactocentric"`` (σ_r, σ_φ, σ_θ) or ``"observables"`` (σ_vlos and
       σ_l, σ_b on the tangential velocities, as Petersen & Peñarrubia 2021).
+    - `distance_error`: ``"observed"`` (default, the published convention: (μ_obs σ_d/d)²
+      added to each proper-motion variance) or ``"model"`` (the model's mean and
+      dispersion propagated); module docstring.
     - `frame`: the solar parameters (a :class:`jaxgal.frames.GalactocentricFrame`; default
       astropy's). E.g. ``GalactocentricFrame(8.3, 0.02, (11.1, 244.24, 7.25))`` for the
       published K-giant fits.
@@ -629,7 +687,7 @@ def fit_reflex(
     Raises ``ValueError`` (eagerly) for an unknown option or a catalogue with fewer usable
     stars than twice the number of parameters.
     """
-    _check_options(model, dispersion)
+    _check_options(model, dispersion, distance_error)
     if n_starts < 1 or max_steps < 1:
         raise ValueError(f"fit_reflex: n_starts and max_steps must be >= 1; got {n_starts}, {max_steps}")
     if not isinstance(catalogue, Catalogue):
@@ -648,12 +706,11 @@ def fit_reflex(
         r_range=r_range,
         n_starts=int(n_starts),
         max_steps=int(max_steps),
+        distance_error=distance_error,
     )
+    catalogue = _pad(catalogue, pad_to)
     if not isinstance(catalogue.l, jax.core.Tracer):
-        prep = lambda c: _prepare(c, fr, anchors, r_range).w.sum()  # noqa: E731
-        for _ in range(catalogue.l.ndim - 1):
-            prep = jax.vmap(prep)
-        n_min = float(jnp.min(prep(catalogue)))
+        n_min = float(jnp.min(_n_usable(catalogue, fr, anchors, r_range)))
         if n_min < 2 * n_p:
             raise ValueError(
                 f"fit_reflex: only {n_min:.0f} usable stars (finite l, b and distance > 0, at "
@@ -661,7 +718,6 @@ def fit_reflex(
                 + (f", r_gal in {list(r_range)} kpc" if r_range else "")
                 + f"); the {model} model needs at least {2 * n_p}"
             )
-    catalogue = _pad(catalogue, pad_to)
     if catalogue.l.ndim == 1:
         out = _fit_one_jit(catalogue, fr, radii, **args)
     elif catalogue.l.ndim == 2:
@@ -669,4 +725,6 @@ def fit_reflex(
     else:
         raise ValueError(f"fit_reflex: catalogue fields must be (N,) or (B, N); got {catalogue.l.shape}")
     th, cov, nll, fs, nst, its, conv, at = out
-    return ReflexFit(th, cov, nll, fs, nst, its, conv, at, model, dispersion, anchors)
+    return ReflexFit(
+        th, cov, nll, fs, nst, its, conv, at, model, dispersion, anchors, distance_error
+    )

@@ -1,4 +1,4 @@
-"""The 52 binned velocity summaries of Brooks et al. (SPEC §B), as masked, jit/vmap-able JAX.
+"""The 52 binned velocity summaries of Brooks et al. (§2.2), as masked, jit/vmap-able JAX.
 
 For each star (or particle) with Galactocentric radius r_gal, heliocentric Galactic
 direction (l, b) and the Galactocentric velocity v:
@@ -16,7 +16,7 @@ contains it:
     Q1: l ∈ [0°, 180°],  b ∈ [0°, 90°]      Q2: l ∈ [180°, 360°], b ∈ [0°, 90°]
     Q3: l ∈ [0°, 180°],  b ∈ [−90°, 0°]     Q4: l ∈ [180°, 360°], b ∈ [−90°, 0°]
 
-so l = 180° goes to Q1/Q3 as in SPEC §B; b = 0 exactly (measure zero) goes north.
+so l = 180° goes to Q1/Q3 (the paper's Q1 is l ∈ [0°, 180°]); b = 0 exactly (measure zero) goes north.
 
 **Statistic**: the 3σ-clipped mean and dispersion, clipping iterated exactly as
 ``astropy.stats.sigma_clip(x, sigma=3, maxiters=5, cenfunc="mean", stdfunc="std")``
@@ -34,9 +34,12 @@ this equals the unweighted statistic of the sample with each star repeated w tim
 v_t,b dispersions (6).
 
 **Empty bins**: a bin with fewer than `min_count` (default 5) stars before clipping is
-flagged (``flags`` True) and its mean and dispersion are set to `fill_value` (default 0.0),
-never NaN. ``counts`` holds the (weighted) number of stars in the bin before clipping and
-``n_kept`` the number left after clipping.
+flagged (``flags`` True) and its mean and dispersion are set to `fill_value` (default 0.0;
+``float("nan")`` is accepted and is jit-safe). :meth:`Summaries.values_or_nan` gives the
+values with NaN in the flagged entries whatever the fill value: the inference layer's
+convention (NaN = missing input, the estimator adds indicator features). ``counts`` holds
+the (weighted) number of stars in the bin before clipping and ``n_kept`` the number left
+after clipping.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ __all__ = [
     "PAPER_QUADRANTS",
 ]
 
-#: Quadrant boxes (l_min, l_max, b_min, b_max) [deg] of SPEC §B, Q1..Q4.
+#: Quadrant boxes (l_min, l_max, b_min, b_max) [deg] of Brooks et al. §2.2, Q1..Q4.
 PAPER_QUADRANTS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 180.0, 0.0, 90.0),
     (180.0, 360.0, 0.0, 90.0),
@@ -92,7 +95,8 @@ class SummaryConfig(eqx.Module):
     - `cenfunc`: ``"mean"`` (default) or ``"median"``: the centre of the clipping bounds.
     - `ddof`: delta degrees of freedom of the reported dispersion (0, as ``np.std``).
     - `min_count`: bins with fewer stars (before clipping) are flagged (5).
-    - `fill_value`: the value of a flagged bin's mean and dispersion (0.0).
+    - `fill_value`: the value of a flagged bin's mean and dispersion (0.0; NaN allowed,
+      see :meth:`Summaries.values_or_nan`).
     """
 
     gsr_edges: tuple[float, ...] = eqx.field(static=True, default=equal_bins(30.0, 160.0, 5))
@@ -172,7 +176,7 @@ class Summaries(eqx.Module):
     """The binned summaries of one (or, batched, many) star sets.
 
     - `values`: (..., 52) the summaries in :func:`summary_names` order [km/s]; flagged bins
-      hold ``config.fill_value``.
+      hold ``config.fill_value`` (:meth:`values_or_nan` puts NaN there instead).
     - `counts`: (..., 52) weighted number of stars in each entry's bin, before clipping.
     - `n_kept`: (..., 52) the same after clipping.
     - `flags`: (..., 52) True where ``counts < config.min_count``.
@@ -184,6 +188,13 @@ class Summaries(eqx.Module):
     n_kept: Float[Array, "*batch k"]
     flags: Bool[Array, "*batch k"]
     names: tuple[str, ...] = eqx.field(static=True)
+
+    def values_or_nan(self) -> Array:
+        """The values with NaN in the flagged entries (bins with fewer than
+        ``min_count`` stars): the convention of the inference layer, whose estimators take
+        NaN as "missing" and add indicator features. Jit-safe (a ``jnp.where``); the
+        ``values`` field keeps ``config.fill_value`` (0.0 by default)."""
+        return jnp.where(self.flags, jnp.asarray(jnp.nan, self.values.dtype), self.values)
 
     @property
     def means(self) -> Array:
@@ -368,11 +379,11 @@ def summaries(
       v_t,b statistics).
     - `config`: a :class:`SummaryConfig` (default: the paper's bins, quadrants and 3σ
       clipping with 5 iterations; see the module docstring for every convention).
-    - `frame`: the :class:`jaxgal.frames.GalactocentricFrame` (default astropy's, SPEC §B).
+    - `frame`: the :class:`jaxgal.frames.GalactocentricFrame` (default astropy's, as Brooks et al.).
     - `weights`: optional (N,) non-negative weights per star (e.g. bootstrap multiplicities).
 
     **Returns:** a :class:`Summaries` (``.values``, ``.counts``, ``.n_kept``, ``.flags``,
-    ``.names``). Pure JAX: jit- and vmap-able over simulations (fixed shapes; no NaN).
+    ``.names``). Pure JAX: jit- and vmap-able over simulations (fixed shapes; no NaN unless `config.fill_value` is NaN).
     """
     c = SummaryConfig() if config is None else config
     if not isinstance(data, Catalogue):

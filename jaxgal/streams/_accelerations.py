@@ -3,12 +3,12 @@ r"""Accelerations from a stream track (Nibauer et al. 2022), enclosed mass and f
 Along a track x(φ1), v(φ1) made of local orbit segments, dφ1/dt = s |v| / |dx/dφ1| with
 s = ±1 the direction of motion in φ1, so
 
-    a(φ1) = s |v| / |dx/dφ1| · dv/dφ1                                   (SPEC §F, GD-1 paper eq. 1)
+    a(φ1) = s |v| / |dx/dφ1| · dv/dφ1                                   (Nibauer & Bonaca 2025, eq. 1)
 
 (the cold-stream limit a = (v·∇)v). The sign s is measured on each draw from the track
 itself: s = sign(v · dx/dφ1) (GD-1 moves towards decreasing φ1, s = −1). Derivatives are exact:
-the spline observables are differentiated analytically and pushed through
-:func:`jaxgal.frames.gd1_to_galactocentric` with a forward-mode JVP.
+the spline quantities are differentiated analytically and pushed through the track model's
+map to Galactocentric phase space (:meth:`TrackPosterior.phase_space`) with a forward-mode JVP.
 
 Results are Galactocentric cylindrical (a_R, a_φ, a_z) [km/s/Myr], φ = atan2(y, x) in the
 right-handed astropy frame (the Sun at φ = 180°), a_φ positive towards increasing φ.
@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import frames
 from .. import units as U
 from ._track import TrackPosterior
 
@@ -39,39 +38,20 @@ __all__ = [
 _KMS2_PER_KPC_TO_KMS_PER_MYR = U.KMS_TO_KPC_MYR
 
 
-def _w_and_dw(phi1, y, dy, frame):
-    """Galactocentric w (6,) and dw/dφ1 (per degree) at one φ1 from observables y (5,) and
-    their φ1 derivatives dy (5,)."""
-
-    def f(p1, yy):
-        return frames.gd1_to_galactocentric(p1, yy[0], yy[1], yy[2], yy[3], yy[4], frame=frame)
-
-    return jax.jvp(f, (phi1, y), (jnp.ones_like(phi1), dy))
-
-
 @jax.jit
-def _accel_core(phi1, y, dy):
-    # phi1 (M,), y/dy (S, M, 5)
-    def per_point(p1, yy, dd):
-        w, dw = _w_and_dw(p1, yy, dd, None)
-        return w, dw
-
-    w, dw = jax.vmap(jax.vmap(per_point, in_axes=(0, 0, 0)), in_axes=(None, 0, 0))(phi1, y, dy)
+def _accel_from_phase_space(w, dw):
+    """a = s |v| / |dx/dφ1| · dv/dφ1 [km/s/Myr] from draws w, dw/dφ1 (S, M, 6); s per draw."""
     v, dxd, dvd = w[..., 3:], dw[..., :3], dw[..., 3:]
     speed = jnp.linalg.norm(v, axis=-1, keepdims=True)
     dxn = jnp.linalg.norm(dxd, axis=-1, keepdims=True)
     s = jnp.sign(jnp.median(jnp.sum(v * dxd, axis=-1), axis=-1))[:, None, None]  # per draw
-    a = s * speed / dxn * dvd * _KMS2_PER_KPC_TO_KMS_PER_MYR
-    return w, a
+    return s * speed / dxn * dvd * _KMS2_PER_KPC_TO_KMS_PER_MYR
 
 
 def track_phase_space(post: TrackPosterior, phi1) -> np.ndarray:
     """Posterior draws of the Galactocentric phase space along the track: (n_samples,
     len(phi1), 6), x [kpc] and v [km/s] (astropy v4.0 frame)."""
-    phi1 = np.atleast_1d(np.asarray(phi1, float))
-    y = post.track(phi1)
-    w = frames.gd1_to_galactocentric(phi1[None, :], y[..., 0], y[..., 1], y[..., 2], y[..., 3], y[..., 4])
-    return np.asarray(w)
+    return post.phase_space(phi1)[0]
 
 
 def cylindrical(x, a) -> np.ndarray:
@@ -104,12 +84,11 @@ def accelerations(post: TrackPosterior, phi1, *, return_positions: bool = False,
     """
     phi1 = np.atleast_1d(np.asarray(phi1, float))
     lo, hi = post.phi1_range
-    if np.any(phi1 < lo) or np.any(phi1 > hi):
-        raise ValueError(f"accelerations: phi1 must lie inside the data's range [{lo:.2f}, {hi:.2f}] deg")
-    y = post.track(phi1)
-    dy = post.track(phi1, derivative=1)
-    w, a = _accel_core(jnp.asarray(phi1), jnp.asarray(y), jnp.asarray(dy))
-    w, a = np.asarray(w), np.asarray(a)
+    if np.any(phi1 < lo - 1e-9) or np.any(phi1 > hi + 1e-9):
+        raise ValueError(f"accelerations: phi1 must lie inside the data's range [{lo:.2f}, {hi:.2f}] deg "
+                         "(inside every quantity's outer knots and the distance track)")
+    w, dw = post.phase_space(phi1)
+    a = np.asarray(_accel_from_phase_space(jnp.asarray(w), jnp.asarray(dw)))
     out = a if cartesian else cylindrical(w[..., :3], a)
     return (out, w[..., :3]) if return_positions else out
 
@@ -117,7 +96,7 @@ def accelerations(post: TrackPosterior, phi1, *, return_positions: bool = False,
 def enclosed_mass(x, a, *, radial_only: bool = False) -> np.ndarray:
     """M(<r) ≈ r² |a| / G [Msun] from accelerations a (..., 3) [km/s/Myr] at x (..., 3)
     [kpc] (the paper's spherical approximation; ``radial_only`` uses −a·r̂ instead of |a|).
-    NOTES §2: (11.9, 7.3) kpc with |a| = 3.087 km/s/Myr gives 1.37e11 Msun."""
+    The paper's point (11.9, 7.3) kpc with |a| = 3.087 km/s/Myr gives 1.37e11 Msun."""
     x, a = np.asarray(x, float), np.asarray(a, float)
     r = np.linalg.norm(x, axis=-1)
     amp = -np.sum(a * x, -1) / r if radial_only else np.linalg.norm(a, axis=-1)

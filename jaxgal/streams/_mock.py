@@ -29,7 +29,9 @@ __all__ = ["spray_stream", "observe_stream", "gd1_progenitor"]
 
 
 def _leapfrog_step(pot, x, v, dt):
-    acc = jax.vmap(lambda p: -pot.grad_phi(p, 0.0))
+    def acc(p):  # public acceleration [km/s/Myr] -> kpc/Myr^2
+        return pot.acceleration(p) * U.KMS_TO_KPC_MYR
+
     v = v + 0.5 * dt * acc(x)
     x = x + dt * v
     v = v + 0.5 * dt * acc(x)
@@ -85,7 +87,7 @@ def spray_stream(key, pot, w_today, *, t_total: float = 3000.0, dt: float = 1.0,
     Lhat = L / jnp.linalg.norm(L, axis=-1, keepdims=True)
     phat = jnp.cross(Lhat, rhat)
     om = jnp.linalg.norm(L, axis=-1) / r**2
-    hess = jax.vmap(lambda p: pot.hess_phi(p, 0.0))(xr)
+    hess = pot.hessian(xr) * U.KMS2_TO_KPC2_MYR2  # (km/s)^2/kpc^2 -> Myr^-2
     d2r = jnp.einsum("ni,nij,nj->n", rhat, hess, rhat)
     rt = (U.G * m_prog / (om**2 - d2r)) ** (1.0 / 3.0)
 
@@ -115,12 +117,13 @@ def spray_stream(key, pot, w_today, *, t_total: float = 3000.0, dt: float = 1.0,
 
 
 def observe_stream(key, w, *, n_stars: int = 600, rv_fraction: float = 0.3, phi1_range=None,
-                   errors: dict | None = None) -> StreamData:
+                   errors: dict | None = None, n_rv: int | None = None, rv_phi1_range=None) -> StreamData:
     """Observe star particles (N, 6) [kpc, km/s] in the GD-1 frame with Gaussian errors.
 
     ``errors``: dict component → 1σ (defaults: φ2 0, distance 0.2 kpc, proper motions
     0.1 mas/yr, RV 2 km/s). Keeps ``n_stars`` random stars inside ``phi1_range`` (all if
-    fewer) and RVs for a random ``rv_fraction`` of them.
+    fewer) and RVs for a random ``rv_fraction`` of them, or for exactly ``n_rv`` random stars
+    with φ1 inside ``rv_phi1_range`` (default: all) when ``n_rv`` is given.
     """
     err = {"phi2": 0.0, "distance": 0.2, "pm_phi1_cosphi2": 0.1, "pm_phi2": 0.1, "radial_velocity": 2.0}
     if errors:
@@ -139,7 +142,16 @@ def observe_stream(key, w, *, n_stars: int = 600, rv_fraction: float = 0.3, phi1
     y = np.stack([cols[c][idx] for c in COMPONENTS], -1)
     e = np.broadcast_to(np.array([err[c] for c in COMPONENTS]), (n, 5)).copy()
     y = y + e * noise
-    keep_rv = np.asarray(jax.random.uniform(k_rv, (n,))) < rv_fraction
+    if n_rv is None:
+        keep_rv = np.asarray(jax.random.uniform(k_rv, (n,))) < rv_fraction
+    else:
+        p1 = cols["phi1"][idx]
+        cand = np.ones(n, bool) if rv_phi1_range is None else (p1 >= rv_phi1_range[0]) & (p1 <= rv_phi1_range[1])
+        cand = np.flatnonzero(cand)
+        if cand.size < n_rv:
+            raise ValueError(f"observe_stream: only {cand.size} stars can get a radial velocity; n_rv = {n_rv}")
+        keep_rv = np.zeros(n, bool)
+        keep_rv[np.asarray(jax.random.permutation(k_rv, cand))[:n_rv]] = True
     y[~keep_rv, 4] = np.nan
     e[~keep_rv, 4] = np.nan
     order = np.argsort(cols["phi1"][idx])

@@ -67,8 +67,10 @@ def flattened_halo_model(log10_m_s, r_s, q_z, disc_scale=1.0, n_nodes: int = 24)
                               ("bulge", "disc", "halo"))
 
 
-def triaxial_halo_model(log10_m_s, r_s, q_y, q_z, pitch, yaw, roll=0.0, n_nodes: int = 24) -> CompositePotential:
-    """MWPotential2014 bulge and disc + triaxial NFW rotated by pitch, yaw (and roll) [deg]."""
-    bulge, disc = mw2014_baryons(1.0)
+def triaxial_halo_model(log10_m_s, r_s, q_y, q_z, pitch, yaw, roll=0.0, n_nodes: int = 24,
+                        disc_scale=1.0) -> CompositePotential:
+    """MWPotential2014 bulge and disc (mass × ``disc_scale``) + triaxial NFW rotated by pitch,
+    yaw (and roll) [deg]."""
+    bulge, disc = mw2014_baryons(disc_scale)
     halo = TriaxialNFW(10.0**log10_m_s, r_s, q_y, q_z, pitch, yaw, roll, n_nodes=n_nodes)
     return CompositePotential((bulge, disc, halo), ("bulge", "disc", "halo"))

@@ -2,8 +2,10 @@
 
 Each chain runs Stan-style window adaptation (step size and diagonal mass matrix) followed
 by ``n_samples`` NUTS draws, all inside one jit-compiled function ``vmap``-ed over chains.
-R-hat (split, rank-free Gelman–Rubin, :func:`blackjax.diagnostics.potential_scale_reduction`)
-and the bulk effective sample size are reported per parameter.
+R-hat (Gelman–Rubin, the formula of :func:`blackjax.diagnostics.potential_scale_reduction`, in
+NumPy) and the effective sample size (:func:`blackjax.diagnostics.effective_sample_size`,
+jit-compiled on all parameters stacked: one compilation per shape instead of an op-by-op
+evaluation per parameter) are reported per parameter.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ class NutsResult(NamedTuple):
     **Fields:** `samples` (pytree of (n_chains, n_samples, ...) arrays), `rhat` and `ess`
     (pytrees of per-parameter arrays), `accept` (n_chains,) mean acceptance, `divergences`
     (n_chains,) counts, `step_size` (n_chains,), `wall_time` [s] (warm-up + sampling
-    of all chains, compilation included unless already cached), `n_chains`, `n_samples`.
+    of all chains, compilation included unless already cached), `n_chains`, `n_samples`,
+    `logdensity` (n_chains, n_samples) the log density of each draw.
     """
 
     samples: object
@@ -38,6 +41,7 @@ class NutsResult(NamedTuple):
     wall_time: float
     n_chains: int
     n_samples: int
+    logdensity: np.ndarray | None = None
 
     def max_rhat(self) -> float:
         return float(max(np.max(np.asarray(r)) for r in jax.tree_util.tree_leaves(self.rhat)))
@@ -63,10 +67,10 @@ def _one_chain(logdensity, n_warmup, n_samples, target_accept, max_depth):
 
         def step(state, k):
             state, info = kernel.step(k, state)
-            return state, (state.position, info.acceptance_rate, info.is_divergent)
+            return state, (state.position, state.logdensity, info.acceptance_rate, info.is_divergent)
 
-        _, (pos, acc, div) = jax.lax.scan(step, state, jax.random.split(k_samp, n_samples))
-        return pos, jnp.mean(acc), jnp.sum(div), params["step_size"]
+        _, (pos, lp, acc, div) = jax.lax.scan(step, state, jax.random.split(k_samp, n_samples))
+        return pos, lp, jnp.mean(acc), jnp.sum(div), params["step_size"]
 
     return run
 
@@ -114,14 +118,10 @@ def run_nuts(
     run = _compiled(logdensity, int(n_warmup), int(n_samples), float(target_accept), int(max_depth))
     keys = jax.random.split(key, n_chains)
     t0 = time.perf_counter()
-    pos, acc, div, eps = run(keys, init_positions, data)
+    pos, lp, acc, div, eps = run(keys, init_positions, data)
     pos = jax.block_until_ready(pos)
     wall = time.perf_counter() - t0
-    if n_chains > 1:
-        rhat = jax.tree_util.tree_map(lambda a: np.asarray(blackjax.diagnostics.potential_scale_reduction(a)), pos)
-    else:
-        rhat = jax.tree_util.tree_map(lambda a: np.full(a.shape[2:], np.nan), pos)
-    ess = jax.tree_util.tree_map(lambda a: np.asarray(blackjax.diagnostics.effective_sample_size(a)), pos)
+    rhat, ess = _diagnostics(pos, n_chains)
     return NutsResult(
         samples=jax.tree_util.tree_map(np.asarray, pos),
         rhat=rhat,
@@ -132,4 +132,33 @@ def run_nuts(
         wall_time=wall,
         n_chains=n_chains,
         n_samples=int(n_samples),
+        logdensity=np.asarray(lp),
     )
+
+
+_ESS = jax.jit(blackjax.diagnostics.effective_sample_size)
+
+
+def _potential_scale_reduction(x):
+    """Gelman–Rubin R-hat of draws (n_chains, n_draws, P), in NumPy: the formula of
+    :func:`blackjax.diagnostics.potential_scale_reduction` (test ``test_rhat_matches_blackjax``)."""
+    n = x.shape[1]
+    between = n * np.var(np.mean(x, axis=1), axis=0, ddof=1)
+    within = np.mean(np.var(x, axis=1, ddof=1), axis=0)
+    return np.sqrt((between / within + n - 1) / n)
+
+
+def _diagnostics(pos, n_chains):
+    """R-hat and ESS of every parameter, computed on all leaves stacked: pytrees like ``pos``."""
+    leaves, tree = jax.tree_util.tree_flatten(pos)
+    flat = [np.asarray(a).reshape(a.shape[:2] + (-1,)) for a in leaves]
+    sizes = [f.shape[-1] for f in flat]
+    stacked = jnp.asarray(np.concatenate(flat, axis=-1))
+    ess = np.asarray(_ESS(stacked)).reshape(-1)
+    rhat = _potential_scale_reduction(np.concatenate(flat, axis=-1)) if n_chains > 1 else np.full(ess.shape, np.nan)
+    cuts = np.cumsum(sizes)[:-1]
+
+    def unstack(v):
+        return jax.tree_util.tree_unflatten(tree, [p.reshape(a.shape[2:]) for p, a in zip(np.split(v, cuts), leaves)])
+
+    return unstack(rhat), unstack(ess)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._accelerations import bands
-from ._data import COMPONENTS
 
 __all__ = ["plot_track", "plot_accelerations", "plot_corner"]
 
@@ -16,6 +15,8 @@ _LABELS = {
     "pm_phi1_cosphi2": r"$\mu_{\phi_1}^*$ [mas/yr]",
     "pm_phi2": r"$\mu_{\phi_2}$ [mas/yr]",
     "radial_velocity": r"$v_r$ [km/s]",
+    "v_gsr": r"$v_{\rm GSR}$ [km/s]",
+    "speed": r"$|v|$ [km/s]",
 }
 
 
@@ -29,21 +30,28 @@ def _plt():
 
 
 def plot_track(post, data, path, n_grid: int = 200):
-    """Data (points with error bars) and the posterior track's 68/95 % bands per observable."""
+    """The fitted stars (points with error bars) and the posterior track's 68/95 % bands of
+    each quantity of the model (``data`` is unused: the fit keeps the stars it used)."""
     plt = _plt()
-    lo, hi = post.phi1_range
+    comps = post.components
+    fits_data = post.fits[0].data
+    lo = min(float(np.min(fits_data[c][0])) for c in comps)
+    hi = max(float(np.max(fits_data[c][0])) for c in comps)
     grid = np.linspace(lo, hi, n_grid)
-    b = bands(post.track(grid))
-    fig, axes = plt.subplots(len(COMPONENTS), 1, figsize=(7, 11), sharex=True)
-    for j, (c, ax) in enumerate(zip(COMPONENTS, axes)):
-        m = np.isfinite(data.y[:, j])
-        ax.errorbar(data.phi1[m], data.y[m, j], yerr=data.y_err[m, j], fmt=".", ms=2, color="0.5", alpha=0.5, lw=0.5)
-        ax.fill_between(grid, b["lo95"][:, j], b["hi95"][:, j], color="C3", alpha=0.25, lw=0)
-        ax.fill_between(grid, b["lo68"][:, j], b["hi68"][:, j], color="C3", alpha=0.5, lw=0)
-        ax.plot(grid, b["median"][:, j], color="C3", lw=1)
-        ax.set_ylabel(_LABELS[c])
-    axes[-1].set_xlabel(r"$\phi_1$ [deg]")
-    axes[0].set_title(f"spline track fit, K = {post.n_knots}")
+    obs = post.observables(grid)
+    fig, axes = plt.subplots(len(comps), 1, figsize=(7, 2.2 * len(comps) + 0.5), sharex=True)
+    for c, ax in zip(comps, np.atleast_1d(axes)):
+        x, y, e = fits_data[c]
+        ax.errorbar(x, y, yerr=e, fmt=".", ms=2, color="0.5", alpha=0.5, lw=0.5)
+        b = bands(obs[c])
+        kn = post.fits[0].knots[c]
+        inside = (grid >= kn[0]) & (grid <= kn[-1])
+        ax.fill_between(grid[inside], b["lo95"][inside], b["hi95"][inside], color="C3", alpha=0.25, lw=0)
+        ax.fill_between(grid[inside], b["lo68"][inside], b["hi68"][inside], color="C3", alpha=0.5, lw=0)
+        ax.plot(grid[inside], b["median"][inside], color="C3", lw=1)
+        ax.set_ylabel(_LABELS.get(c, c))
+    np.atleast_1d(axes)[-1].set_xlabel(r"$\phi_1$ [deg]")
+    np.atleast_1d(axes)[0].set_title(f"{post.model} track model, K = {post.n_knots}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
