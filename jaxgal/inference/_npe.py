@@ -89,6 +89,7 @@ __all__ = [
     "load_npe",
     "TRANSFORMS",
     "read_metadata",
+    "ensemble_log_weights",
 ]
 
 #: Version of the saved-estimator format this jaxgal writes and reads.
@@ -99,7 +100,7 @@ _META_FILE = "metadata.json"
 
 #: Per-target transforms applied before standardising (name -> code).
 TRANSFORMS: dict[str, int] = {"identity": 0, "log10": 1, "log": 2, "logit": 3}
-_LN10 = math.log(10.0)
+_LOG_LN10 = math.log(math.log(10.0))  # log|d log10(θ)/dθ| = −log θ − log ln 10
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,6 +142,10 @@ class NPEConfig:
       ``stop_after_epochs``); the weights of the best epoch are kept.
     - `max_epochs`: upper limit on epochs per member (1000).
     - `clip_norm`: global gradient-norm clipping (5.0, sbi's default).
+    - `lr_reductions`: when the validation loss has not improved for `patience` epochs,
+      restart from the best weights with the learning rate divided by 10, up to this many
+      times before stopping (0 = sbi's plain early stopping).
+    - `weight_decay`: decoupled weight decay (AdamW; 0 = plain Adam, sbi's choice).
     - `weighting`: ``"validation"`` or ``"equal"`` mixture weights (module docstring).
     - `transforms`: mapping target name -> ``"identity"`` | ``"log10"`` | ``"log"`` |
       ``"logit"`` (the latter needs `bounds` for that target).
@@ -154,12 +159,16 @@ class NPEConfig:
     flow_layers: int = 5
     nn_width: int = 50
     nn_depth: int = 1
+    nn_activation: str = "tanh"
     learning_rate: float = 5e-4
     batch_size: int = 200
     val_fraction: float = 0.1
     patience: int = 20
     max_epochs: int = 1000
     clip_norm: float = 5.0
+    lr_reductions: int = 0
+    weight_decay: float = 0.0
+    split: str = "per_member"
     weighting: str = "validation"
     transforms: tuple = ()
     bounds: tuple = ()
@@ -171,7 +180,7 @@ class NPEConfig:
         object.__setattr__(self, "transforms", _freeze_mapping(self.transforms, "transforms"))
         object.__setattr__(self, "bounds", _freeze_mapping(self.bounds, "bounds"))
         ints = {"flow_layers": 1, "nn_width": 1, "nn_depth": 1, "batch_size": 1, "patience": 1,
-                "max_epochs": 1, "n_leakage": 100}
+                "max_epochs": 1, "n_leakage": 100, "lr_reductions": 0}
         for name, lo in ints.items():
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -180,10 +189,16 @@ class NPEConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"NPEConfig.{name} must be a finite number > 0; got {v!r}")
+        if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < 1):
+            raise ValueError(f"NPEConfig.weight_decay must be in [0, 1); got {self.weight_decay!r}")
         if not (isinstance(self.val_fraction, (int, float)) and 0.0 < self.val_fraction < 1.0):
             raise ValueError(f"NPEConfig.val_fraction must be in (0, 1); got {self.val_fraction!r}")
         if self.weighting not in ("validation", "equal"):
             raise ValueError(f"NPEConfig.weighting must be 'validation' or 'equal'; got {self.weighting!r}")
+        if self.nn_activation not in _ACTIVATIONS:
+            raise ValueError(f"NPEConfig.nn_activation must be one of {sorted(_ACTIVATIONS)}; got {self.nn_activation!r}")
+        if self.split not in ("per_member", "shared"):
+            raise ValueError(f"NPEConfig.split must be 'per_member' or 'shared'; got {self.split!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"NPEConfig.dtype must be 'float64' or 'float32'; got {self.dtype!r}")
         for name, t in self.transforms:
@@ -240,7 +255,8 @@ class MemberHistory:
     """Training record of one ensemble member: per-epoch mean training and validation
     losses (negative log-likelihood per example of the *standardised* targets, nats), the
     best epoch (0-based) and its validation loss, the reason training stopped
-    (``"patience"``, ``"max_epochs"`` or ``"non_finite"``) and the wall time [s]."""
+    (``"patience"``, ``"max_epochs"`` or ``"non_finite"``), the wall time [s] and the
+    epochs at which the learning rate was divided by 10."""
 
     train_loss: tuple
     val_loss: tuple
@@ -248,6 +264,7 @@ class MemberHistory:
     best_val_loss: float
     stop_reason: str
     seconds: float
+    lr_drop_epochs: tuple = ()
 
     @property
     def n_epochs(self) -> int:
@@ -256,12 +273,13 @@ class MemberHistory:
     def to_dict(self) -> dict:
         return dict(train_loss=list(self.train_loss), val_loss=list(self.val_loss),
                     best_epoch=self.best_epoch, best_val_loss=self.best_val_loss,
-                    stop_reason=self.stop_reason, seconds=self.seconds)
+                    stop_reason=self.stop_reason, seconds=self.seconds, lr_drop_epochs=list(self.lr_drop_epochs))
 
     @classmethod
     def from_dict(cls, d) -> "MemberHistory":
         return cls(tuple(float(v) for v in d["train_loss"]), tuple(float(v) for v in d["val_loss"]),
-                   int(d["best_epoch"]), float(d["best_val_loss"]), str(d["stop_reason"]), float(d["seconds"]))
+                   int(d["best_epoch"]), float(d["best_val_loss"]), str(d["stop_reason"]), float(d["seconds"]),
+                   tuple(int(e) for e in d.get("lr_drop_epochs", ())))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,24 +312,27 @@ def _typed_key(key):
     raise TypeError(f"key must be a jax.random key (jax.random.key or PRNGKey); got dtype {key.dtype}, shape {key.shape}")
 
 
-def _new_flow(key, dim: int, cond_dim: int, layers: int, width: int, depth: int, dtype: str):
+_ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh, "gelu": jax.nn.gelu}
+
+
+def _new_flow(key, dim: int, cond_dim: int, layers: int, width: int, depth: int, activation: str, dtype: str):
     flow = masked_autoregressive_flow(
         key, base_dist=StandardNormal((dim,)), cond_dim=cond_dim, flow_layers=layers,
-        nn_width=width, nn_depth=depth,
+        nn_width=width, nn_depth=depth, nn_activation=_ACTIVATIONS[activation],
     )
     dt = jnp.dtype(dtype)
     return jax.tree.map(lambda a: a.astype(dt) if eqx.is_inexact_array(a) else a, flow)
 
 
 @functools.lru_cache(maxsize=32)
-def _skeleton(dim, cond_dim, layers, width, depth, dtype):
+def _skeleton(dim, cond_dim, layers, width, depth, activation, dtype):
     """One flow per architecture whose non-array leaves (flowjax's closures) every flow of
     that architecture reuses: identical static structure means shared jit caches."""
-    return _new_flow(jr.key(0), dim, cond_dim, layers, width, depth, dtype)
+    return _new_flow(jr.key(0), dim, cond_dim, layers, width, depth, activation, dtype)
 
 
 def _make_flow(key, dim, cond_dim, config: NPEConfig):
-    args = (dim, cond_dim, config.flow_layers, config.nn_width, config.nn_depth, config.dtype)
+    args = (dim, cond_dim, config.flow_layers, config.nn_width, config.nn_depth, config.nn_activation, config.dtype)
     new = _new_flow(key, *args)
     skel = _skeleton(*args)
     new_leaves = jax.tree.leaves(new)
@@ -359,7 +380,7 @@ def _transform_fwd(theta, code, lo, hi):
     )
     ld = jnp.select(
         [code == 0, code == 1, code == 2, is_logit],
-        [jnp.zeros_like(theta), -jnp.log(pos) - _LN10, -jnp.log(pos), -jnp.log(width) - jnp.log(p) - jnp.log1p(-p)],
+        [jnp.zeros_like(theta), -jnp.log(pos) - _LOG_LN10, -jnp.log(pos), -jnp.log(width) - jnp.log(p) - jnp.log1p(-p)],
     )
     ok = jnp.where(is_log, pos_ok, jnp.where(is_logit, p_ok, jnp.isfinite(theta)))
     return jnp.where(ok, u, 0.0), jnp.where(ok, ld, -jnp.inf)
@@ -378,8 +399,21 @@ def _transform_inv(u, code, lo, hi):
 
 
 @functools.lru_cache(maxsize=16)
-def _optimizer(learning_rate: float, clip_norm: float):
-    return optax.chain(optax.clip_by_global_norm(clip_norm), optax.adam(learning_rate))
+def _optimizer(clip_norm: float, weight_decay: float):
+    """Clipped Adam (AdamW if `weight_decay` > 0) whose learning rate lives in the
+    optimiser state (so that changing it does not recompile the training epoch)."""
+    if weight_decay > 0:
+        inner = optax.inject_hyperparams(optax.adamw)(learning_rate=1e-3, weight_decay=weight_decay)
+    else:
+        inner = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
+    return optax.chain(optax.clip_by_global_norm(clip_norm), inner)
+
+
+def _init_opt(optimizer, params, learning_rate: float):
+    clip_state, adam_state = optimizer.init(params)
+    hp = dict(adam_state.hyperparams)
+    hp["learning_rate"] = jnp.asarray(learning_rate, dtype=hp["learning_rate"].dtype)
+    return (clip_state, adam_state._replace(hyperparams=hp))
 
 
 def _nll(params, static, z, c):
@@ -409,13 +443,15 @@ def _train_epoch(params, static, opt_state, z, c, key, batch_size, optimizer):
 
 
 def _fit_member(key, flow, z_tr, c_tr, z_va, c_va, config: NPEConfig, desc: str):
+    """Train one flow with early stopping; returns the flow at its best validation epoch."""
     is_nt = lambda leaf: isinstance(leaf, paramax.NonTrainable)  # noqa: E731
     params, static = eqx.partition(flow, eqx.is_inexact_array, is_leaf=is_nt)
-    optimizer = _optimizer(float(config.learning_rate), float(config.clip_norm))
-    opt_state = optimizer.init(params)
+    optimizer = _optimizer(float(config.clip_norm), float(config.weight_decay))
+    lr = float(config.learning_rate)
+    opt_state = _init_opt(optimizer, params, lr)
     batch_size = int(min(config.batch_size, z_tr.shape[0]))
     best_params, best_val, best_epoch = params, np.inf, -1
-    train_hist, val_hist = [], []
+    train_hist, val_hist, drops = [], [], []
     stop = "max_epochs"
     t0 = time.perf_counter()
     from tqdm.auto import tqdm
@@ -437,9 +473,16 @@ def _fit_member(key, flow, z_tr, c_tr, z_va, c_va, config: NPEConfig, desc: str)
         else:
             since += 1
             if since >= config.patience:
+                if len(drops) < config.lr_reductions:
+                    # plateau: restart from the best weights with a 10x smaller step
+                    lr /= 10.0
+                    params, since = best_params, 0
+                    opt_state = _init_opt(optimizer, params, lr)
+                    drops.append(epoch)
+                    continue
                 stop = "patience"
                 break
-        bar.set_postfix(train=f"{tr:.3f}", val=f"{va:.3f}", best=f"{best_val:.3f}")
+        bar.set_postfix(train=f"{tr:.3f}", val=f"{va:.3f}", best=f"{best_val:.3f}", lr=f"{lr:.0e}")
     bar.close()
     if best_epoch < 0:
         raise RuntimeError(
@@ -447,7 +490,7 @@ def _fit_member(key, flow, z_tr, c_tr, z_va, c_va, config: NPEConfig, desc: str)
             "NPEConfig.learning_rate or check the inputs for extreme values"
         )
     hist = MemberHistory(tuple(train_hist), tuple(val_hist), int(best_epoch), float(best_val), stop,
-                         float(time.perf_counter() - t0))
+                         float(time.perf_counter() - t0), tuple(drops))
     return eqx.combine(best_params, static), hist
 
 
@@ -587,24 +630,19 @@ def train_npe(
                                     jnp.asarray(indicator_index, dtype=int))).astype(dt)
 
     k_split, k_members = jr.split(key)
-    perm = np.asarray(jr.permutation(k_split, n))
-    va_idx, tr_idx = perm[:n_val], perm[n_val:]
-    z_tr, c_tr = jnp.asarray(z_all[tr_idx]), jnp.asarray(c_all[tr_idx])
-    z_va, c_va = jnp.asarray(z_all[va_idx]), jnp.asarray(c_all[va_idx])
-
+    split_keys = jr.split(k_split, n_ensemble) if cfg.split == "per_member" else [k_split] * n_ensemble
     members, hist = [], []
     for j, kj in enumerate(jr.split(k_members, n_ensemble)):
+        perm = np.asarray(jr.permutation(split_keys[j], n))
+        va_idx, tr_idx = perm[:n_val], perm[n_val:]
+        z_tr, c_tr = jnp.asarray(z_all[tr_idx]), jnp.asarray(c_all[tr_idx])
+        z_va, c_va = jnp.asarray(z_all[va_idx]), jnp.asarray(c_all[va_idx])
         k_init, k_fit = jr.split(kj)
         flow = _make_flow(k_init, d, k + indicator_index.size, cfg)
         flow, h = _fit_member(k_fit, flow, z_tr, c_tr, z_va, c_va, cfg, f"NPE member {j + 1}/{n_ensemble}")
         members.append(flow)
         hist.append(h)
-    val_ll = -np.array([h.best_val_loss for h in hist])
-    if cfg.weighting == "validation":
-        lw = val_ll - val_ll.max()
-        lw = lw - np.log(np.sum(np.exp(lw)))
-    else:
-        lw = np.full(n_ensemble, -math.log(n_ensemble))
+    lw = ensemble_log_weights([h.best_val_loss for h in hist], cfg.weighting)
     info = _Info(theta_names, x_names, cfg, tuple(hist), n - n_val, n_val,
                  json.dumps(dict(metadata or {}), sort_keys=True), _jaxgal_version())
     return NPEEstimator(
@@ -614,6 +652,19 @@ def train_npe(
         x_mean=jnp.asarray(x_mean), x_std=jnp.asarray(x_std),
         indicator_index=jnp.asarray(indicator_index, dtype=int), info=info,
     )
+
+
+def ensemble_log_weights(best_val_losses, weighting: str = "validation") -> np.ndarray:
+    """log w_k of the mixture from each member's best mean validation loss L_k (negative
+    log-likelihood per example): ``"validation"`` gives w_k ∝ exp(−L_k), ``"equal"``
+    w_k = 1/K (module docstring)."""
+    v = np.asarray(best_val_losses, dtype=float)
+    if weighting == "equal":
+        return np.full(v.size, -math.log(v.size))
+    if weighting != "validation":
+        raise ValueError(f"weighting must be 'validation' or 'equal'; got {weighting!r}")
+    lw = -(v - v.min())
+    return lw - np.log(np.sum(np.exp(lw)))
 
 
 def _jaxgal_version() -> str:
@@ -645,7 +696,14 @@ def _conditions(est: "NPEEstimator", x):
     return _cond_arrays(x, est.x_mean, est.x_std, est.indicator_index)
 
 
-_conditions_jit = eqx.filter_jit(_conditions)
+def _conditions_np(est: "NPEEstimator", x) -> np.ndarray:
+    """:func:`_conditions` on the host (numpy), for the public methods."""
+    x = np.asarray(x, dtype=float)
+    z = (x - np.asarray(est.x_mean)) / np.asarray(est.x_std)
+    miss = np.isnan(x)
+    z = np.where(miss, 0.0, z)
+    ind = miss[..., np.asarray(est.indicator_index)].astype(float)
+    return np.concatenate([z, ind], axis=-1).astype(est.info.config.dtype)
 
 
 @eqx.filter_jit
@@ -683,15 +741,28 @@ def _z_to_theta(est: "NPEEstimator", z):
     return _transform_inv(u, est.t_code, est.t_lo, est.t_hi)
 
 
-_CHUNK = 65536
+#: Fixed batch sizes of the compiled sampling and density calls: requests are padded to
+#: one of these (or split into chunks of the largest), so each architecture compiles at
+#: most two programs per function whatever the number of draws.
+_CHUNKS = (512, 8192)
 
 
-def _bucket(s: int) -> int:
-    """Padded batch size: at most 4 sizes per octave (bounded recompilation, < 25 % waste)."""
-    if s <= 64:
-        return 64
-    b = 2 ** (math.ceil(math.log2(s)) - 2)
-    return int(math.ceil(s / b) * b)
+def _chunks(n_rows: int):
+    """(start, stop, padded size) covering range(n_rows) with the sizes in _CHUNKS."""
+    out = []
+    start = 0
+    while start < n_rows:
+        rest = n_rows - start
+        size = next((c for c in _CHUNKS if rest <= c), _CHUNKS[-1])
+        out.append((start, min(start + size, n_rows), size))
+        start += size
+    return out
+
+
+def _padded(a, stop_minus_start, size):
+    if a.shape[0] == size:
+        return a
+    return np.concatenate([a, np.repeat(a[-1:], size - stop_minus_start, axis=0)])
 
 
 class NPEEstimator(eqx.Module):
@@ -816,13 +887,11 @@ class NPEEstimator(eqx.Module):
         out = np.empty((n_rows, len(self.theta_names)))
         for j in range(self.n_ensemble):
             idx_all = np.flatnonzero(comp == j)
-            for ci, start in enumerate(range(0, idx_all.size, _CHUNK)):
-                idx = idx_all[start:start + _CHUNK]
-                size = _bucket(idx.size)
-                pad = np.concatenate([idx, np.full(size - idx.size, idx[0])])
+            for ci, (a, b, size) in enumerate(_chunks(idx_all.size)):
+                idx = idx_all[a:b]
                 kk = jr.fold_in(jr.fold_in(k_draw, j), ci)
-                z = _sample_member(self.flows, jnp.asarray(j), kk, jnp.asarray(cond[pad]))
-                out[idx] = np.asarray(_z_to_theta(self, z))[: idx.size]
+                z = _sample_member(self.flows, jnp.asarray(j), kk, jnp.asarray(_padded(cond[idx], b - a, size)))
+                out[idx] = np.asarray(_z_to_theta(self, z))[: b - a]
         return out
 
     def _has_box(self) -> bool:
@@ -888,7 +957,7 @@ class NPEEstimator(eqx.Module):
             raise ValueError(f"sample: n must be >= 1; got {n}")
         key = _typed_key(key)
         x2, batched, bshape = self._prepare_x(x_obs, x_names)
-        cond = np.asarray(_conditions_jit(self, jnp.asarray(x2)))
+        cond = _conditions_np(self, x2)
         rows = np.repeat(np.arange(x2.shape[0]), n)
         th = self._draw(key, cond, rows, float(min_acceptance))
         th = th.reshape(*bshape, n, len(self.theta_names))
@@ -929,9 +998,12 @@ class NPEEstimator(eqx.Module):
         shape = np.broadcast_shapes(th.shape[:-1], x.shape[:-1])
         thb = np.broadcast_to(th, shape + (d,)).reshape(-1, d)
         xb = np.broadcast_to(x, shape + (x.shape[-1],)).reshape(-1, x.shape[-1])
-        out = np.asarray(_log_prob_core(self, jnp.asarray(thb), jnp.asarray(xb)))
+        out = np.empty(thb.shape[0])
+        for a, b, size in _chunks(thb.shape[0]):
+            out[a:b] = np.asarray(_log_prob_core(self, jnp.asarray(_padded(thb[a:b], b - a, size)),
+                                                 jnp.asarray(_padded(xb[a:b], b - a, size))))[: b - a]
         if normalize and self._has_box():
-            cond = np.asarray(_conditions_jit(self, jnp.asarray(x2)))
+            cond = _conditions_np(self, x2)
             acc = np.array([self._acceptance(c) for c in cond])
             log_acc = np.broadcast_to(np.log(acc).reshape(bshape), shape).reshape(-1)
             out = out - log_acc

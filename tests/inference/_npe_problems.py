@@ -1,0 +1,55 @@
+"""Shared problems with known posteriors for the inference tests (not a test module).
+
+The linear Gaussian model: θ ~ N(0, I_d), x = A θ + ε with ε ~ N(0, σ² I_k). Its exact
+posterior is Gaussian with covariance Σ = (I + AᵀA/σ²)⁻¹ and mean μ = Σ Aᵀ x / σ²
+(e.g. Bishop 2006, eq. 2.116–2.117). Trained estimators are cached per process so that
+several test files can share one training run.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import numpy as np
+
+
+def linear_gaussian(d: int, k: int, seed: int = 0, scale: float = 0.7, noise: float = 1.0):
+    """The design matrix A (k, d) and the noise σ of a linear Gaussian problem."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(k, d)) * scale, noise
+
+
+def simulate(A, noise, n: int, seed: int):
+    """n prior draws θ (n, d) and their data x (n, k)."""
+    rng = np.random.default_rng(seed)
+    k, d = A.shape
+    theta = rng.normal(size=(n, d))
+    x = theta @ A.T + noise * rng.normal(size=(n, k))
+    return theta, x
+
+
+def exact_posterior(A, noise, x):
+    """Mean (..., d) and covariance (d, d) of p(θ | x) for the linear Gaussian problem."""
+    d = A.shape[1]
+    cov = np.linalg.inv(np.eye(d) + A.T @ A / noise**2)
+    mean = np.asarray(x) @ (cov @ A.T / noise**2).T
+    return mean, cov
+
+
+def exact_draws(A, noise, x, n: int, seed: int):
+    """n exact posterior draws (n, d) for one observation x (k,)."""
+    mean, cov = exact_posterior(A, noise, x)
+    return np.random.default_rng(seed).multivariate_normal(mean, cov, size=n)
+
+
+@functools.lru_cache(maxsize=None)
+def trained_gaussian(d: int, k: int, n_train: int, n_ensemble: int, seed: int = 0, dtype: str = "float64"):
+    """(estimator, A, noise) trained on n_train draws of the linear Gaussian problem."""
+    from jaxgal.inference import NPEConfig, train_npe
+
+    A, noise = linear_gaussian(d, k, seed)
+    theta, x = simulate(A, noise, n_train, seed + 1)
+    est = train_npe(jax.random.key(seed), theta, x, n_ensemble,
+                    config=NPEConfig(show_progress=False, dtype=dtype))
+    return est, A, noise
