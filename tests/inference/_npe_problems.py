@@ -53,3 +53,25 @@ def trained_gaussian(d: int, k: int, n_train: int, n_ensemble: int, seed: int = 
     est = train_npe(jax.random.key(seed), theta, x, n_ensemble,
                     config=NPEConfig(show_progress=False, dtype=dtype))
     return est, A, noise
+
+
+#: Small flows for the 2-D problems (transforms, bounds, drop): one shared architecture.
+TWO_D_CONFIG = dict(flow_layers=2, nn_width=16, max_epochs=40, show_progress=False)
+
+
+def two_d_problem(n: int, seed: int = 0, m_box=(0.5, 2.0)):
+    """n draws of a 2-D problem with a positive, bounded target and a (0, 1) target.
+
+    m = 10^a, a ~ N(0, 0.3²) restricted to m ∈ `m_box` (rejection); p = 1/(1 + e^(−b)),
+    b ~ N(0, 1); data x = (a + 0.2 ε₁, b + 0.5 ε₂).
+    """
+    rng = np.random.default_rng(seed)
+    a = np.empty(0)
+    while a.size < n:
+        cand = rng.normal(0, 0.3, 2 * n)
+        a = np.concatenate([a, cand[(10**cand > m_box[0]) & (10**cand < m_box[1])]])
+    a = a[:n]
+    b = rng.normal(0, 1.0, n)
+    theta = np.stack([10**a, 1 / (1 + np.exp(-b))], axis=1)
+    x = np.stack([a + 0.2 * rng.normal(size=n), b + 0.5 * rng.normal(size=n)], axis=1)
+    return theta, x
