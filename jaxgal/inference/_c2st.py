@@ -26,6 +26,12 @@ import optax
 __all__ = ["c2st"]
 
 
+@eqx.filter_jit
+def _make_models(keys, d: int, width: int):
+    """One classifier per fold (jitted: eager construction costs a compilation per op)."""
+    return eqx.filter_vmap(lambda k: eqx.nn.MLP(d, 1, width, 2, activation=jax.nn.relu, key=k))(keys)
+
+
 def _loss(model, X, y):
     logits = jax.vmap(model)(X)[:, 0]
     return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, y))
@@ -78,7 +84,7 @@ def c2st(
     *,
     n_folds: int = 5,
     hidden: int | None = None,
-    n_epochs: int = 30,
+    n_epochs: int = 20,
     batch_size: int = 128,
     learning_rate: float = 1e-3,
 ) -> float:
@@ -122,9 +128,7 @@ def c2st(
     te_idx = folds
     tr_idx = np.stack([np.concatenate([folds[g] for g in range(n_folds) if g != f]) for f in range(n_folds)])
     width = int(hidden) if hidden else 10 * d
-    models = eqx.filter_vmap(lambda k: eqx.nn.MLP(d, 1, width, 2, activation=jax.nn.relu, key=k))(
-        jr.split(k_init, n_folds)
-    )
+    models = _make_models(jr.split(k_init, n_folds), d, width)
     bs = int(min(batch_size, tr_idx.shape[1]))
     models = _fit(models, jnp.asarray(X), jnp.asarray(y), jnp.asarray(tr_idx), k_fit, int(n_epochs), bs,
                   float(learning_rate))

@@ -346,9 +346,12 @@ def _make_flow(key, dim, cond_dim, config: NPEConfig):
 
 
 def _stack(trees):
+    """Stack the array leaves of identically structured flows along a new leading axis
+    (on the host: no per-shape compilation)."""
     leaves = [jax.tree.leaves(t) for t in trees]
     treedef = jax.tree.structure(trees[0])
-    out = [jnp.stack(ls) if eqx.is_array(ls[0]) else ls[0] for ls in zip(*leaves)]
+    out = [jnp.asarray(np.stack([np.asarray(a) for a in ls])) if eqx.is_array(ls[0]) else ls[0]
+           for ls in zip(*leaves)]
     return jax.tree.unflatten(treedef, out)
 
 
@@ -604,7 +607,7 @@ def train_npe(
         outside = np.sum((th[:, j] < b_lo[j]) | (th[:, j] > b_hi[j]))
         if outside:
             raise ValueError(f"train_npe: {outside} training values of {nm!r} lie outside its bounds {bdict[nm]}")
-    u, ld = _transform_fwd(jnp.asarray(th), jnp.asarray(code), jnp.asarray(t_lo), jnp.asarray(t_hi))
+    u, ld = _transform_fwd_jit(jnp.asarray(th), jnp.asarray(code), jnp.asarray(t_lo), jnp.asarray(t_hi))
     u, ld = np.asarray(u), np.asarray(ld)
     for j, nm in enumerate(theta_names):
         if not np.all(np.isfinite(ld[:, j])):
@@ -624,8 +627,7 @@ def train_npe(
 
     dt = jnp.dtype(cfg.dtype)
     z_all = ((u - t_mean) / t_std).astype(dt)
-    c_all = np.asarray(_cond_arrays(jnp.asarray(xx), jnp.asarray(x_mean), jnp.asarray(x_std),
-                                    jnp.asarray(indicator_index, dtype=int))).astype(dt)
+    c_all = _cond_np(xx, x_mean, x_std, indicator_index, cfg.dtype)
 
     k_split, k_members = jr.split(key)
     split_keys = jr.split(k_split, n_ensemble) if cfg.split == "per_member" else [k_split] * n_ensemble
@@ -690,59 +692,78 @@ def _cond_arrays(x, mean, std, indicator_index):
     return jnp.concatenate([z, ind], axis=-1)
 
 
-def _conditions(est: "NPEEstimator", x):
-    return _cond_arrays(x, est.x_mean, est.x_std, est.indicator_index)
+def _cond_np(x, mean, std, indicator_index, dtype) -> np.ndarray:
+    """:func:`_cond_arrays` on the host (numpy)."""
+    x = np.asarray(x, dtype=float)
+    z = (x - np.asarray(mean)) / np.asarray(std)
+    miss = np.isnan(x)
+    z = np.where(miss, 0.0, z)
+    ind = miss[..., np.asarray(indicator_index, dtype=int)].astype(float)
+    return np.concatenate([z, ind], axis=-1).astype(dtype)
 
 
 def _conditions_np(est: "NPEEstimator", x) -> np.ndarray:
-    """:func:`_conditions` on the host (numpy), for the public methods."""
-    x = np.asarray(x, dtype=float)
-    z = (x - np.asarray(est.x_mean)) / np.asarray(est.x_std)
-    miss = np.isnan(x)
-    z = np.where(miss, 0.0, z)
-    ind = miss[..., np.asarray(est.indicator_index)].astype(float)
-    return np.concatenate([z, ind], axis=-1).astype(est.info.config.dtype)
+    """Conditioning vectors of raw inputs for an estimator (host side)."""
+    return _cond_np(x, est.x_mean, est.x_std, est.indicator_index, est.info.config.dtype)
+
+
+class _Arrays(eqx.Module):
+    """The arrays of an estimator without its static description, so that jit caches are
+    shared by every estimator of the same architecture and shapes."""
+
+    flows: eqx.Module
+    log_weights: Array
+    t_code: Array
+    t_lo: Array
+    t_hi: Array
+    t_mean: Array
+    t_std: Array
+    b_lo: Array
+    b_hi: Array
+    x_mean: Array
+    x_std: Array
+    indicator_index: Array
 
 
 @eqx.filter_jit
-def _log_prob_core(est: "NPEEstimator", theta, x):
+def _log_prob_core(arr: _Arrays, theta, x, dtype: str):
     """log q(θ | x) of the mixture for matching batches theta (B, d), x (B, k); −inf
     outside the bounds or the transforms' domains (no leakage renormalisation)."""
-    u, ld = _transform_fwd(theta, est.t_code, est.t_lo, est.t_hi)
-    z = (u - est.t_mean) / est.t_std
-    ldj = jnp.sum(ld, axis=-1) - jnp.sum(jnp.log(est.t_std))
-    dt = jnp.dtype(est.info.config.dtype)
-    c = _conditions(est, x).astype(dt)
+    u, ld = _transform_fwd(theta, arr.t_code, arr.t_lo, arr.t_hi)
+    z = (u - arr.t_mean) / arr.t_std
+    ldj = jnp.sum(ld, axis=-1) - jnp.sum(jnp.log(arr.t_std))
+    dt = jnp.dtype(dtype)
+    c = _cond_arrays(x, arr.x_mean, arr.x_std, arr.indicator_index).astype(dt)
     zz = z.astype(dt)
 
     def member(flow):
         f = paramax.unwrap(flow)
         return jax.vmap(f._log_prob)(zz, c)
 
-    lp = eqx.filter_vmap(member)(est.flows)  # (K, B)
-    lp = jax.scipy.special.logsumexp(lp + est.log_weights[:, None].astype(lp.dtype), axis=0)
+    lp = eqx.filter_vmap(member)(arr.flows)  # (K, B)
+    lp = jax.scipy.special.logsumexp(lp + arr.log_weights[:, None].astype(lp.dtype), axis=0)
     out = lp.astype(theta.dtype) + ldj
-    inside = jnp.all((theta >= est.b_lo) & (theta <= est.b_hi), axis=-1)
+    inside = jnp.all((theta >= arr.b_lo) & (theta <= arr.b_hi), axis=-1)
     return jnp.where(inside & jnp.isfinite(ldj), out, -jnp.inf)
 
 
 @eqx.filter_jit
-def _sample_member(flows, j, key, c):
-    f = paramax.unwrap(_member(flows, j))
+def _sample_member(arr: _Arrays, j, key, c):
+    """One draw θ (physical units) from member j per row of the conditions c."""
+    f = paramax.unwrap(_member(arr.flows, j))
     keys = jr.split(key, c.shape[0])
-    return jax.vmap(f._sample)(keys, c)
+    z = jax.vmap(f._sample)(keys, c)
+    u = z.astype(arr.t_mean.dtype) * arr.t_std + arr.t_mean
+    return _transform_inv(u, arr.t_code, arr.t_lo, arr.t_hi)
 
 
-@eqx.filter_jit
-def _z_to_theta(est: "NPEEstimator", z):
-    u = z.astype(est.t_mean.dtype) * est.t_std + est.t_mean
-    return _transform_inv(u, est.t_code, est.t_lo, est.t_hi)
+_transform_fwd_jit = jax.jit(_transform_fwd)
 
 
-#: Fixed batch sizes of the compiled sampling and density calls: requests are padded to
-#: one of these (or split into chunks of the largest), so each architecture compiles at
-#: most two programs per function whatever the number of draws.
-_CHUNKS = (512, 8192)
+#: Fixed batch size of the compiled sampling and density calls: requests are padded to it
+#: or split into chunks of it, so each architecture compiles one program per function
+#: whatever the number of draws.
+_CHUNKS = (2048,)
 
 
 def _chunks(n_rows: int):
@@ -785,6 +806,10 @@ class NPEEstimator(eqx.Module):
     x_std: Array
     indicator_index: Array
     info: _Info = eqx.field(static=True)
+
+    def _arrays(self) -> _Arrays:
+        return _Arrays(self.flows, self.log_weights, self.t_code, self.t_lo, self.t_hi, self.t_mean, self.t_std,
+                       self.b_lo, self.b_hi, self.x_mean, self.x_std, self.indicator_index)
 
     # --- descriptions
     @property
@@ -888,8 +913,8 @@ class NPEEstimator(eqx.Module):
             for ci, (a, b, size) in enumerate(_chunks(idx_all.size)):
                 idx = idx_all[a:b]
                 kk = jr.fold_in(jr.fold_in(k_draw, j), ci)
-                z = _sample_member(self.flows, jnp.asarray(j), kk, jnp.asarray(_padded(cond[idx], b - a, size)))
-                out[idx] = np.asarray(_z_to_theta(self, z))[: b - a]
+                th = _sample_member(self._arrays(), jnp.asarray(j), kk, jnp.asarray(_padded(cond[idx], b - a, size)))
+                out[idx] = np.asarray(th)[: b - a]
         return out
 
     def _has_box(self) -> bool:
@@ -998,8 +1023,9 @@ class NPEEstimator(eqx.Module):
         xb = np.broadcast_to(x, shape + (x.shape[-1],)).reshape(-1, x.shape[-1])
         out = np.empty(thb.shape[0])
         for a, b, size in _chunks(thb.shape[0]):
-            out[a:b] = np.asarray(_log_prob_core(self, jnp.asarray(_padded(thb[a:b], b - a, size)),
-                                                 jnp.asarray(_padded(xb[a:b], b - a, size))))[: b - a]
+            out[a:b] = np.asarray(_log_prob_core(self._arrays(), jnp.asarray(_padded(thb[a:b], b - a, size)),
+                                                 jnp.asarray(_padded(xb[a:b], b - a, size)),
+                                                 self.config.dtype))[: b - a]
         if normalize and self._has_box():
             cond = _conditions_np(self, x2)
             acc = np.array([self._acceptance(c) for c in cond])
@@ -1121,7 +1147,10 @@ def load_npe(path: str) -> NPEEstimator:
         if isinstance(e, EstimatorFileError):
             raise
         raise EstimatorFileError(f"load_npe: malformed metadata in {path!r}: {e}") from None
-    skel = _build_flows(jr.key(0), K, len(theta_names), len(x_names) + len(ind), cfg)
+    # a template with the right structure and shapes (its values are overwritten)
+    args = (len(theta_names), len(x_names) + len(ind), cfg.flow_layers, cfg.nn_width, cfg.nn_depth,
+            cfg.nn_activation, cfg.dtype)
+    skel = _stack([_skeleton(*args)] * K)
     try:
         flows = eqx.tree_deserialise_leaves(wpath, skel)
     except Exception as e:  # shape mismatch, truncated file, ...

@@ -83,14 +83,12 @@ def test_sbc_chi2_expected_counts_exact():
 
 
 def test_c2st_size_and_power():
-    # 4,000 points in 5-D: the shapes of the Gaussian accuracy tests (shared compilation)
+    # 3,000 points in 5-D: the shapes of the Gaussian accuracy tests (shared compilation)
     rng = np.random.default_rng(0)
-    a = rng.normal(size=(4000, 5))
-    same = inf.c2st(jax.random.key(0), a, rng.normal(size=(4000, 5)))
+    a = rng.normal(size=(3000, 5))
+    same = inf.c2st(jax.random.key(0), a, rng.normal(size=(3000, 5)))
     assert abs(same - 0.5) < 0.025
-    b = rng.normal(size=(4000, 5))
+    b = rng.normal(size=(3000, 5))
     b[:, 0] += 0.4  # optimal accuracy Φ(0.2) = 0.579
     shifted = inf.c2st(jax.random.key(0), a, b)
     assert 0.545 < shifted < 0.6
-    far = inf.c2st(jax.random.key(0), a, a + 3.0)
-    assert far > 0.95
