@@ -764,6 +764,8 @@ _transform_fwd_jit = jax.jit(_transform_fwd)
 #: or split into chunks of it, so each architecture compiles one program per function
 #: whatever the number of draws.
 _CHUNKS = (2048,)
+#: Largest number of candidate draws in one round of rejection sampling.
+_MAX_CANDIDATES = 1 << 20
 
 
 def _chunks(n_rows: int):
@@ -921,40 +923,51 @@ class NPEEstimator(eqx.Module):
         box = (np.isfinite(np.asarray(self.b_lo)) | np.isfinite(np.asarray(self.b_hi))) & (np.asarray(self.t_code) != 3)
         return bool(np.any(box))
 
-    def _draw(self, key, cond, rows, min_acceptance: float, max_rounds: int = 50):
-        """Draws for each entry of `rows` (indices into cond), rejecting outside the bounds."""
+    def _draw(self, key, cond, rows, min_acceptance: float, max_rounds: int = 100):
+        """Draws for each entry of `rows` (indices into cond), rejecting outside the bounds.
+
+        Each round redraws the pending slots, several candidates per slot: about 1.5 / a
+        for an observation whose draws have so far been accepted at the (Laplace-smoothed)
+        rate a, capped at 4096, so that even a low acceptance finishes in a few rounds."""
         n_total = rows.size
         if not self._has_box():
             return self._draw_raw(key, cond[rows])
         lo, hi = np.asarray(self.b_lo), np.asarray(self.b_hi)
         out = np.empty((n_total, len(self.theta_names)))
         todo = np.arange(n_total)
-        n_tried = n_ok = 0
-        rep = 1
-        for r in range(max_rounds):
+        tried = np.zeros(cond.shape[0])
+        accepted = np.zeros(cond.shape[0])
+        box = {n: (float(a), float(b)) for n, a, b in zip(self.theta_names, lo, hi) if np.isfinite(a) or np.isfinite(b)}
+        for _ in range(max_rounds):
             key, sub = jr.split(key)
-            cand_rows = np.repeat(rows[todo], rep)
-            th = self._draw_raw(sub, cond[cand_rows]).reshape(todo.size, rep, -1)
-            ok = np.all((th >= lo) & (th <= hi), axis=-1)  # (todo, rep)
-            n_tried += ok.size
-            n_ok += int(ok.sum())
-            acc = n_ok / n_tried
-            if acc < min_acceptance:
-                raise LeakageError(
-                    f"only {acc:.2e} of {n_tried} draws fell inside the bounds "
-                    f"{ {n: (float(a), float(b)) for n, a, b in zip(self.theta_names, lo, hi) if np.isfinite(a) or np.isfinite(b)} }; "
-                    "the observation is far outside the training set or the bounds are wrong"
-                )
-            got = ok.any(axis=1)
-            first = np.argmax(ok, axis=1)
-            out[todo[got]] = th[got, first[got]]
-            todo = todo[~got]
+            rr = rows[todo]
+            rate = (accepted[rr] + 1.0) / (tried[rr] + 2.0)
+            rep = np.clip(np.ceil(1.5 / rate), 1, 4096).astype(int)
+            if rep.sum() > _MAX_CANDIDATES:  # bound the work and memory of one round
+                rep = np.maximum(1, (rep * (_MAX_CANDIDATES / rep.sum())).astype(int))
+            slot = np.repeat(np.arange(todo.size), rep)
+            th = self._draw_raw(sub, cond[rr[slot]])
+            ok = np.all((th >= lo) & (th <= hi), axis=-1)
+            np.add.at(tried, rr[slot], 1.0)
+            np.add.at(accepted, rr[slot], ok.astype(float))
+            got_slot, first = np.unique(slot[ok], return_index=True)
+            out[todo[got_slot]] = th[np.flatnonzero(ok)[first]]
+            done = np.zeros(todo.size, bool)
+            done[got_slot] = True
+            todo = todo[~done]
             if todo.size == 0:
                 return out
-            rep = int(min(64, max(1, math.ceil(2.0 / max(acc, 1e-6)))))
+            rr = np.unique(rows[todo])
+            frac = accepted[rr] / tried[rr]
+            bad = (tried[rr] >= 10.0 / min_acceptance) & (frac < min_acceptance)
+            if np.any(bad):
+                raise LeakageError(
+                    f"only {frac[bad].max():.2e} of the draws for {int(bad.sum())} observation(s) fell inside the "
+                    f"bounds {box} (min_acceptance = {min_acceptance:g}): the observation is far outside the "
+                    "training set or the bounds are wrong"
+                )
         raise LeakageError(
-            f"{todo.size} draws still outside the bounds after {max_rounds} rounds of rejection "
-            f"(acceptance {acc:.2e})"
+            f"{todo.size} draws still outside the bounds {box} after {max_rounds} rounds of rejection"
         )
 
     def sample(self, key, x_obs, n: int, *, x_names: Sequence[str] | None = None,
