@@ -359,11 +359,6 @@ def _member(flows, j):
     return jax.tree.map(lambda a: a[j] if eqx.is_array(a) else a, flows)
 
 
-def _build_flows(key, n_members, dim, cond_dim, config):
-    keys = jr.split(key, n_members)
-    return _stack([_make_flow(k, dim, cond_dim, config) for k in keys])
-
-
 # ---------------------------------------------------------------------------------------
 # Target transforms (elementwise, code per target)
 # ---------------------------------------------------------------------------------------

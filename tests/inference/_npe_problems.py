@@ -29,6 +29,24 @@ def simulate(A, noise, n: int, seed: int):
     return theta, x
 
 
+def typical_observations(A, noise, n: int, seed: int, p_min: float = 0.05):
+    """n observations x from the prior predictive N(0, AAᵀ + σ²I) inside its central
+    1 − p_min region (χ² p-value of the Mahalanobis distance ≥ p_min): NPE accuracy is
+    checked where the training set has data; the tails are discussed in docs/inference.md."""
+    from scipy import stats
+
+    k = A.shape[0]
+    prec = np.linalg.inv(A @ A.T + noise**2 * np.eye(k))
+    out = []
+    s = seed
+    while len(out) < n:
+        _, x = simulate(A, noise, 4 * n, s)
+        m2 = np.einsum("ij,jk,ik->i", x, prec, x)
+        out.extend(x[stats.chi2.sf(m2, k) >= p_min])
+        s += 1000
+    return np.array(out[:n])
+
+
 def exact_posterior(A, noise, x):
     """Mean (..., d) and covariance (d, d) of p(θ | x) for the linear Gaussian problem."""
     d = A.shape[1]

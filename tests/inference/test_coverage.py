@@ -7,7 +7,6 @@ Exact posteriors come from a conjugate Gaussian model: θ ~ N(0, I₄), x = θ +
 import jax
 import numpy as np
 import pytest
-import tarp
 from _npe_problems import simulate, trained_gaussian
 
 import jaxgal.inference as inf
@@ -28,6 +27,7 @@ def _draws(scale=1.0, bias=0.0, seed=0):
 
 @pytest.mark.parametrize("scale", [1.0, 0.5, 2.0])
 def test_tarp_equals_tarp_package(scale):
+    tarp = pytest.importorskip("tarp", reason="the tarp package (test extra) is not installed")
     s, th = _draws(scale)
     res = inf.tarp_coverage(s, th, key=jax.random.key(3), n_bootstrap=0)
     k_ref = jax.random.split(jax.random.key(3))[0]
