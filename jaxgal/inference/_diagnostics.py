@@ -45,7 +45,6 @@ import dataclasses
 
 import jax.random as jr
 import numpy as np
-from scipy import stats
 
 __all__ = [
     "TarpResult",
@@ -124,6 +123,8 @@ def tarp_coverage(
 
     **Returns:** a :class:`TarpResult`.
     """
+    from scipy import stats
+
     from ._npe import _typed_key
 
     s = np.asarray(samples, dtype=float)
@@ -262,6 +263,8 @@ def sbc_test(ranks, n_samples: int, *, n_bins: int | None = None, names=None) ->
 
     **Returns:** an :class:`SBCResult`.
     """
+    from scipy import stats
+
     r = np.asarray(ranks)
     if r.ndim == 1:
         r = r[:, None]

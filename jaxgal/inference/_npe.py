@@ -318,10 +318,13 @@ _ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh, "gelu": jax.nn.gelu}
 
 
 def _new_flow(key, dim: int, cond_dim: int, layers: int, width: int, depth: int, activation: str, dtype: str):
-    flow = masked_autoregressive_flow(
-        key, base_dist=StandardNormal((dim,)), cond_dim=cond_dim, flow_layers=layers,
-        nn_width=width, nn_depth=depth, nn_activation=_ACTIVATIONS[activation],
-    )
+    # built with 64-bit types off for float32, so that the constants flowjax closes over
+    # (the transformer's initial parameters) are float32 too
+    with jax.enable_x64(dtype == "float64"):
+        flow = masked_autoregressive_flow(
+            key, base_dist=StandardNormal((dim,)), cond_dim=cond_dim, flow_layers=layers,
+            nn_width=width, nn_depth=depth, nn_activation=_ACTIVATIONS[activation],
+        )
     dt = jnp.dtype(dtype)
     return jax.tree.map(lambda a: a.astype(dt) if eqx.is_inexact_array(a) else a, flow)
 
@@ -408,7 +411,8 @@ def _optimizer(clip_norm: float):
 def _init_opt(optimizer, params, learning_rate: float):
     clip_state, adam_state = optimizer.init(params)
     hp = dict(adam_state.hyperparams)
-    hp["learning_rate"] = jnp.asarray(learning_rate, dtype=hp["learning_rate"].dtype)
+    dtype = next(a.dtype for a in jax.tree.leaves(params) if eqx.is_inexact_array(a))
+    hp["learning_rate"] = jnp.asarray(learning_rate, dtype=dtype)
     return (clip_state, adam_state._replace(hyperparams=hp))
 
 

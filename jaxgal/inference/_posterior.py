@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..simulation import FIDUCIAL_LMC_ICRS
-from ._errors import MissingInputError
+from ._errors import InputMismatchError, MissingInputError
 from ._npe import NPEEstimator, load_npe
 
 __all__ = ["DEFAULT_CONDITIONS", "posterior", "posterior_from_summaries", "shipped_estimator_path",
@@ -57,6 +57,7 @@ def _inputs(values: Mapping, estimator: NPEEstimator, conditions: Mapping) -> di
     if clash:
         raise ValueError(f"posterior: {clash} are summaries, not extra conditions")
     inputs = dict(values)
+    lacking = []
     for name in estimator.x_names:
         if name in values:
             continue
@@ -64,6 +65,13 @@ def _inputs(values: Mapping, estimator: NPEEstimator, conditions: Mapping) -> di
             inputs[name] = float(conditions[name])
         elif name in DEFAULT_CONDITIONS:
             inputs[name] = DEFAULT_CONDITIONS[name]
+        else:
+            lacking.append(name)
+    if lacking:
+        raise InputMismatchError(
+            f"the estimator needs inputs {lacking} that are neither summaries of the observation nor given as "
+            "keyword arguments (and have no default); it was trained on other inputs than those supplied"
+        )
     return inputs
 
 

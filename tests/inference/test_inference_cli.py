@@ -132,6 +132,10 @@ def test_posterior_from_catalogue(trained):
     np.testing.assert_array_equal(default["beta0"], explicit["beta0"])
     with pytest.raises(ValueError, match=r"not conditioned on \['d_lmc_typo'\]"):
         inf.posterior(jax.random.key(0), cat, 10, est, d_lmc_typo=50.0)
+    # summaries computed with other bins than the estimator's: a named error
+    other = jg.observables.SummaryConfig(gsr_edges=jg.observables.equal_bins(30.0, 160.0, 4))
+    with pytest.raises(inf.InputMismatchError, match="other inputs than those supplied"):
+        inf.posterior(jax.random.key(0), cat, 10, est, summary_config=other)
 
 
 def _without_bin(cat, quadrant_box, r_lo, r_hi):

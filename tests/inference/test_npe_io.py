@@ -155,3 +155,16 @@ def test_drop_and_lr_reductions():
     # after the reduction, training restarted from the best weights: the best epoch's loss
     # is the minimum of the whole history
     assert h.best_val_loss == min(h.val_loss)
+
+
+@pytest.mark.slow
+def test_float32_estimator(tmp_path):
+    """dtype="float32": the flows train and evaluate in single precision, and round-trip."""
+    theta, x = two_d_problem(2000, seed=9)
+    e = inf.train_npe(jax.random.key(0), theta, x, 2, config=inf.NPEConfig(**dict(TWO_D_CONFIG, dtype="float32")))
+    leaves = [a for a in jax.tree.leaves(e.flows) if hasattr(a, "dtype") and a.dtype.kind == "f"]
+    assert leaves and all(a.dtype == np.float32 for a in leaves)
+    s = np.asarray(e.sample(jax.random.key(1), x[0], 500))
+    assert np.all(np.isfinite(s)) and np.all(np.isfinite(np.asarray(e.log_prob(s, x[0]))))
+    back = inf.load_npe(e.save(str(tmp_path / "f32")))
+    np.testing.assert_array_equal(np.asarray(back.sample(jax.random.key(1), x[0], 500)), s)
