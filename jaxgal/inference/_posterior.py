@@ -1,0 +1,177 @@
+"""The posterior of an observed catalogue: catalogue → the binned summaries → missing bins as
+NaN → the estimator's draws (Brooks et al. §5).
+
+Inputs an estimator needs beyond the summaries (the paper conditions on the LMC's
+present-day position and velocity and on the stellar-halo slope γ) are passed as keyword
+arguments; those not given take :data:`DEFAULT_CONDITIONS`: the fiducial present-day LMC
+of Brooks et al. §5 (Galactocentric x = (−0.6, −41.3, −27.1) kpc,
+v = (−63.9, −213.8, 206.6) km/s, after Vasiliev et al. 2021), expressed as the ICRS
+observables of the simulation parameters (``ra_lmc``, ``dec_lmc`` [deg], ``d_lmc`` [kpc],
+``vlos_lmc`` [km/s], ``pmra_lmc``, ``pmdec_lmc`` [mas/yr]; they reproduce those vectors to
+< 0.01 kpc and < 0.05 km/s), and γ = 4.55 (Amarante et al. 2024).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..simulation import FIDUCIAL_LMC_ICRS
+from ._errors import InputMismatchError, MissingInputError
+from ._npe import NPEEstimator, load_npe
+
+__all__ = ["DEFAULT_CONDITIONS", "posterior", "posterior_from_summaries", "shipped_estimator_path",
+           "load_shipped_estimator"]
+
+#: Default values of the non-summary conditioning inputs (module docstring).
+DEFAULT_CONDITIONS: dict[str, float] = {**FIDUCIAL_LMC_ICRS, "gamma": 4.55}
+
+
+def shipped_estimator_path() -> str:
+    """Folder of the estimator that ships with jaxgal (``jaxgal/data/npe``)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "npe")
+
+
+def load_shipped_estimator() -> NPEEstimator:
+    """The estimator shipped in ``jaxgal/data/npe``; ``FileNotFoundError`` if none ships."""
+    path = shipped_estimator_path()
+    if not os.path.exists(os.path.join(path, "metadata.json")):
+        raise FileNotFoundError(
+            f"no trained estimator ships with this jaxgal installation (nothing in {path}). Train one from "
+            "a simulation suite with `jaxgal train CONFIG.toml` (docs/inference.md) and pass it as "
+            "estimator=jaxgal.inference.load_npe(PATH)"
+        )
+    return load_npe(path)
+
+
+def _inputs(values: Mapping, estimator: NPEEstimator, conditions: Mapping) -> dict:
+    unknown = [k for k in conditions if k not in estimator.x_names]
+    if unknown:
+        raise ValueError(
+            f"posterior: the estimator is not conditioned on {unknown}; its inputs beyond the summaries are "
+            f"{[n for n in estimator.x_names if n not in values]}"
+        )
+    clash = [k for k in conditions if k in values]
+    if clash:
+        raise ValueError(f"posterior: {clash} are summaries, not extra conditions")
+    inputs = dict(values)
+    lacking = []
+    for name in estimator.x_names:
+        if name in values:
+            continue
+        if name in conditions:
+            inputs[name] = float(conditions[name])
+        elif name in DEFAULT_CONDITIONS:
+            inputs[name] = DEFAULT_CONDITIONS[name]
+        else:
+            lacking.append(name)
+    if lacking:
+        raise InputMismatchError(
+            f"the estimator needs inputs {lacking} that are neither summaries of the observation nor given as "
+            "keyword arguments (and have no default); it was trained on other inputs than those supplied"
+        )
+    return inputs
+
+
+def posterior_from_summaries(
+    key,
+    summaries,
+    n: int = 10_000,
+    estimator: NPEEstimator | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    flags=None,
+    **conditions,
+) -> dict[str, np.ndarray]:
+    """Posterior draws given observed summaries.
+
+    **Arguments:**
+
+    - `key`: a ``jax.random`` key.
+    - `summaries`: a :class:`jaxgal.observables.Summaries` (flagged bins become missing),
+      a mapping name -> value, or a (k,) array named by `names` (default
+      :func:`jaxgal.observables.summary_names`). NaN = missing.
+    - `n`: number of draws.
+    - `estimator`: an :class:`NPEEstimator` (default: the shipped one).
+    - `flags`: optional (k,) booleans for an array: True entries become missing.
+    - `**conditions`: extra conditioning values (module docstring; defaults
+      :data:`DEFAULT_CONDITIONS`).
+
+    **Returns:** a dict target name -> (n,) draws in the estimator's units.
+    """
+    from ..observables import Summaries, summary_names
+
+    est = load_shipped_estimator() if estimator is None else estimator
+    if isinstance(summaries, Summaries):
+        vals = np.where(np.asarray(summaries.flags), np.nan, np.asarray(summaries.values, dtype=float))
+        values = dict(zip(summaries.names, vals.tolist()))
+    elif isinstance(summaries, Mapping):
+        values = {str(k): float(v) for k, v in summaries.items()}
+    else:
+        arr = np.asarray(summaries, dtype=float).reshape(-1)
+        nm = summary_names() if names is None else tuple(names)
+        if len(nm) != arr.size:
+            raise ValueError(f"posterior: {arr.size} summaries but {len(nm)} names")
+        if flags is not None:
+            arr = np.where(np.asarray(flags, dtype=bool).reshape(-1), np.nan, arr)
+        values = dict(zip(nm, arr.tolist()))
+    inputs = _inputs(values, est, conditions)
+    return est.sample_dict(key, inputs, n)
+
+
+def posterior(
+    key,
+    catalogue,
+    n: int = 10_000,
+    estimator: NPEEstimator | None = None,
+    *,
+    summary_config=None,
+    frame=None,
+    **conditions,
+) -> dict[str, np.ndarray]:
+    """Posterior draws of the MW–LMC parameters given an observed catalogue.
+
+    The catalogue's summaries are computed with :func:`jaxgal.observables.summaries`
+    (the 52 3σ-clipped means and dispersions of v_GSR and v_t,b in distance bins); bins with
+    fewer than ``summary_config.min_count`` stars are missing (NaN) inputs, legal only if
+    the estimator saw them missing in training (else :class:`MissingInputError` naming the
+    bins and their star counts). Inputs beyond the summaries come from `**conditions`
+    or :data:`DEFAULT_CONDITIONS`.
+
+    **Arguments:**
+
+    - `key`: a ``jax.random`` key.
+    - `catalogue`: a :class:`jaxgal.observables.Catalogue` or a path read by
+      :func:`jaxgal.observables.read_catalogue`.
+    - `n`: number of draws (10,000 as the paper's figures).
+    - `estimator`: an :class:`NPEEstimator` (default: the one shipped in
+      ``jaxgal/data/npe``; ``FileNotFoundError`` explaining how to train one if absent).
+    - `summary_config`, `frame`: passed to :func:`jaxgal.observables.summaries`.
+    - `**conditions`: e.g. ``gamma=4.55``, ``d_lmc=49.6`` (module docstring).
+
+    **Returns:** a dict target name -> (n,) draws (for the paper's estimator at least
+    ``log10_m200``, ``m_mw_50``, ``m_lmc_50`` [Msun], ``v_travel_100`` [km/s], ``beta0``).
+    """
+    from ..observables import Catalogue, read_catalogue, summaries
+
+    if isinstance(catalogue, (str, os.PathLike)):
+        catalogue = read_catalogue(os.fspath(catalogue))
+    if not isinstance(catalogue, Catalogue):
+        raise TypeError(f"posterior: catalogue must be a jaxgal Catalogue or a file path; got {type(catalogue).__name__}")
+    if catalogue.l.ndim != 1:
+        raise ValueError(f"posterior: expected one catalogue (N stars); got a batch of shape {catalogue.l.shape}")
+    est = load_shipped_estimator() if estimator is None else estimator
+    s = summaries(catalogue, summary_config, frame=frame)
+    try:
+        return posterior_from_summaries(key, s, n, est, **conditions)
+    except MissingInputError as e:
+        counts = dict(zip(s.names, np.asarray(s.counts).tolist()))
+        flagged = [nm for nm, f in zip(s.names, np.asarray(s.flags)) if f and nm in est.x_names
+                   and nm not in est.missing_inputs]
+        detail = ", ".join(f"{nm} ({counts[nm]:g} stars)" for nm in flagged)
+        raise MissingInputError(
+            f"the catalogue has too few stars in bins the estimator needs: {detail}. The estimator never saw "
+            f"these bins missing; retrain without them (train_npe(..., drop=[...])). [{e}]"
+        ) from None

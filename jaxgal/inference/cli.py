@@ -1,0 +1,550 @@
+"""The inference commands: ``jaxgal train``, ``jaxgal infer``, ``jaxgal diagnose``,
+``jaxgal plot`` (docs/inference.md).
+
+- ``jaxgal train CONFIG.toml [--out PATH]``: train an NPE ensemble on a simulation suite
+  (``jaxgal.simulation.load_suite``); targets and inputs are chosen by name in the TOML file
+  (``jaxgal train --example`` prints a complete one, :data:`EXAMPLE_CONFIG`).
+- ``jaxgal infer CATALOGUE [--estimator PATH] [--n N] [--seed S] [--out DIR]
+  [--set NAME=VALUE ...]``: the posterior of an observed catalogue; writes
+  ``posterior.npz`` (draws), ``posterior.json`` (median, 16th and 84th percentiles) and
+  ``corner.png``/``.pdf``, and prints the table.
+- ``jaxgal diagnose ESTIMATOR [--suite DIR] [--n-test N] [--n-samples L] [--seed S]
+  [--out DIR]``: TARP coverage and SBC on the suite rows held out from training; writes
+  ``diagnostics.json``, ``diagnostics.npz`` and ``tarp``/``sbc`` figures.
+- ``jaxgal plot {corner,tarp,sbc,ppc} INPUT [--out PATH]``: the figures from those files
+  (``ppc`` from :meth:`jaxgal.inference.PPCResult.save`).
+
+:func:`add_subcommands` adds the four to an ``argparse`` sub-parser set (each sets
+``args.run``, a function of the parsed arguments returning the exit status); :func:`main`
+runs them standalone (``python -m jaxgal.inference.cli train CONFIG.toml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+
+import numpy as np
+
+__all__ = [
+    "EXAMPLE_CONFIG",
+    "TRAIN_DEFAULTS",
+    "validate_train_config",
+    "load_train_config",
+    "suite_columns",
+    "run_train",
+    "run_infer",
+    "run_diagnose",
+    "run_plot",
+    "add_subcommands",
+    "main",
+]
+
+class _Required:
+    """Marks a configuration key without a default (survives ``copy.deepcopy``)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self):
+        return "<required>"
+
+
+_REQUIRED = _Required()
+
+#: Every key of a training configuration and its default (``_REQUIRED``: must be given).
+TRAIN_DEFAULTS: dict = {
+    "suite": {"dir": _REQUIRED, "summaries": "summaries", "flags": "flags", "holdout": 0},
+    "targets": {"names": ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"], "transforms": {}, "bounds": {}},
+    "inputs": {"summaries": "all", "drop": [], "extra": []},
+    "flow": {"layers": 5, "width": 50, "depth": 1, "activation": "tanh", "dtype": "float64"},
+    "training": {"n_ensemble": 5, "seed": 0, "batch_size": 200, "learning_rate": 5e-4, "val_fraction": 0.1,
+                 "patience": 20, "max_epochs": 1000, "lr_reductions": 0, "weighting": "validation",
+                 "split": "per_member"},
+    "output": {"path": "npe_estimator"},
+}
+
+#: A complete training configuration (the paper's set-up: 5 flows of 5 MAF transforms × 50
+#: units; masses learned in log10; β0 inside its prior box).
+EXAMPLE_CONFIG = """\
+[suite]
+dir = "suite"                 # a folder written by `jaxgal suite` / jaxgal.simulation.run_suite
+summaries = "summaries"       # key of the (n, 52) summaries (e.g. "summaries_obs" when present)
+flags = "flags"               # key of the (n, 52) flags (bins with too few stars -> NaN input); "" = none
+holdout = 500                 # last rows kept out of training, for `jaxgal diagnose`
+
+[targets]
+names = ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"]   # θ entries and derived_* / reflex_* columns
+transforms = { m_mw_50 = "log10", m_lmc_50 = "log10", beta0 = "logit" }
+bounds = { beta0 = [0.0, 0.85] }
+
+[inputs]
+summaries = "all"             # or a list of summary names (jaxgal.observables.summary_names())
+drop = []                     # summaries to leave out, e.g. bins flagged by a predictive check
+extra = []                    # other conditioning columns, e.g. ["ra_lmc", "dec_lmc", "d_lmc", "vlos_lmc", "pmra_lmc", "pmdec_lmc", "gamma"]
+
+[flow]
+layers = 5
+width = 50
+depth = 1
+activation = "tanh"
+dtype = "float64"
+
+[training]
+n_ensemble = 5
+seed = 0
+batch_size = 200
+learning_rate = 5e-4
+val_fraction = 0.1
+patience = 20
+max_epochs = 1000
+lr_reductions = 0
+weighting = "validation"      # or "equal"
+split = "per_member"          # or "shared"
+
+[output]
+path = "npe_estimator"
+"""
+
+
+def _log(msg: str) -> None:
+    print(f"[jaxgal] {msg}", file=sys.stderr, flush=True)
+
+
+def _type_check(section: str, key: str, value, default):
+    where = f"[{section}] {key}"
+    if default is _REQUIRED:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"train config: {where} must be a non-empty string; got {value!r}")
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str) or (key == "summaries" and section == "inputs" and isinstance(value, list))
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+    else:  # pragma: no cover
+        ok = True
+    if not ok:
+        raise ValueError(f"train config: {where} must be {type(default).__name__}-valued like {default!r}; got {value!r}")
+    return value
+
+
+def validate_train_config(config: dict) -> dict:
+    """Merge a training configuration with :data:`TRAIN_DEFAULTS` and check every key.
+
+    Raises ``ValueError`` naming the section and key of anything unknown, missing or of
+    the wrong type or range.
+    """
+    if not isinstance(config, dict):
+        raise ValueError("train config: expected a mapping of sections")
+    out = copy.deepcopy(TRAIN_DEFAULTS)
+    for sec, vals in config.items():
+        if sec not in out:
+            raise ValueError(f"train config: unknown section [{sec}]; known: {sorted(out)}")
+        if not isinstance(vals, dict):
+            raise ValueError(f"train config: [{sec}] must be a table")
+        for key, v in vals.items():
+            if key not in out[sec]:
+                raise ValueError(f"train config: unknown key {key!r} in [{sec}]; known: {sorted(out[sec])}")
+            out[sec][key] = _type_check(sec, key, v, TRAIN_DEFAULTS[sec][key])
+    for sec, vals in out.items():
+        for key, v in vals.items():
+            if v is _REQUIRED:
+                raise ValueError(f"train config: [{sec}] {key} is required")
+    t = out["training"]
+    for key, lo in (("n_ensemble", 1), ("batch_size", 1), ("patience", 1), ("max_epochs", 1), ("holdout", 0)):
+        sec = "suite" if key == "holdout" else "training"
+        if out[sec][key] < lo:
+            raise ValueError(f"train config: [{sec}] {key} must be >= {lo}; got {out[sec][key]}")
+    if not 0 < t["val_fraction"] < 1:
+        raise ValueError(f"train config: [training] val_fraction must be in (0, 1); got {t['val_fraction']}")
+    if not t["learning_rate"] > 0:
+        raise ValueError(f"train config: [training] learning_rate must be > 0; got {t['learning_rate']}")
+    if not out["targets"]["names"]:
+        raise ValueError("train config: [targets] names must list at least one target")
+    for name, tr in out["targets"]["transforms"].items():
+        if name not in out["targets"]["names"]:
+            raise ValueError(f"train config: [targets] transforms names {name!r}, which is not a target")
+        if not isinstance(tr, str):
+            raise ValueError(f"train config: [targets] transforms.{name} must be a string; got {tr!r}")
+    for name, b in out["targets"]["bounds"].items():
+        if name not in out["targets"]["names"]:
+            raise ValueError(f"train config: [targets] bounds names {name!r}, which is not a target")
+        if not (isinstance(b, list) and len(b) == 2 and all(isinstance(v, (int, float)) for v in b) and b[0] < b[1]):
+            raise ValueError(f"train config: [targets] bounds.{name} must be [lo, hi] with lo < hi; got {b!r}")
+    s = out["inputs"]["summaries"]
+    if isinstance(s, str) and s != "all":
+        raise ValueError(f"train config: [inputs] summaries must be \"all\" or a list of names; got {s!r}")
+    try:
+        _npe_config(out, show_progress=False)
+    except ValueError as e:
+        raise ValueError(f"train config: {e} (sections [flow], [training], [targets])") from None
+    return out
+
+
+def load_train_config(path: str) -> dict:
+    """Read and validate a TOML training configuration."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"train config: no such file {path!r}")
+    with open(path, "rb") as fh:
+        try:
+            raw = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"train config: {path} is not valid TOML ({e})") from None
+    return validate_train_config(raw)
+
+
+def _npe_config(cfg: dict, show_progress: bool = True):
+    from ._npe import NPEConfig
+
+    f, t, tg = cfg["flow"], cfg["training"], cfg["targets"]
+    return NPEConfig(
+        flow_layers=f["layers"], nn_width=f["width"], nn_depth=f["depth"], nn_activation=f["activation"],
+        dtype=f["dtype"], learning_rate=t["learning_rate"], batch_size=t["batch_size"],
+        val_fraction=t["val_fraction"], patience=t["patience"], max_epochs=t["max_epochs"],
+        lr_reductions=t["lr_reductions"], weighting=t["weighting"], split=t["split"],
+        transforms=dict(tg["transforms"]), bounds={k: tuple(v) for k, v in tg["bounds"].items()},
+        show_progress=show_progress,
+    )
+
+
+def _summary_names_of(suite: dict, key: str):
+    from ..observables import summary_names
+
+    if "summary_names" in suite:
+        return tuple(str(s) for s in suite["summary_names"])
+    names = summary_names()
+    if suite[key].shape[1] != len(names):
+        raise ValueError(
+            f"suite column {key!r} has {suite[key].shape[1]} summaries but the default summary "
+            f"configuration has {len(names)}, and the suite stores no 'summary_names'"
+        )
+    return names
+
+
+def suite_columns(suite: dict, names, *, summaries_key: str = "summaries", what: str = "column") -> np.ndarray:
+    """(n, len(names)) columns of a suite mapping found by name: a 1-D key of the suite
+    itself, a θ entry (``theta_names``), ``derived_<name>``, ``reflex_<name>``, or a summary
+    name (a column of ``suite[summaries_key]``). Raises ``ValueError`` naming an unknown name."""
+    theta_names = [str(s) for s in suite.get("theta_names", [])]
+    cols = []
+    snames = None
+    for nm in names:
+        if nm in suite and np.ndim(suite[nm]) == 1:
+            cols.append(np.asarray(suite[nm], dtype=float))
+        elif nm in theta_names:
+            cols.append(np.asarray(suite["theta"][:, theta_names.index(nm)], dtype=float))
+        elif f"derived_{nm}" in suite:
+            cols.append(np.asarray(suite[f"derived_{nm}"], dtype=float))
+        elif f"reflex_{nm}" in suite:
+            cols.append(np.asarray(suite[f"reflex_{nm}"], dtype=float))
+        else:
+            if snames is None and summaries_key in suite:
+                snames = _summary_names_of(suite, summaries_key)
+            if snames is not None and nm in snames:
+                cols.append(np.asarray(suite[summaries_key][:, snames.index(nm)], dtype=float))
+            else:
+                known = sorted(k for k in suite if np.ndim(suite[k]) == 1) + theta_names
+                raise ValueError(f"{what} {nm!r} is not in the suite; known 1-D columns and θ names: {known}")
+    return np.stack(cols, axis=1)
+
+
+def _suite_inputs(suite: dict, cfg: dict):
+    """(x, names) of the configured inputs: summaries (flagged -> NaN) then extras."""
+    skey, fkey = cfg["suite"]["summaries"], cfg["suite"]["flags"]
+    if skey not in suite:
+        raise ValueError(f"[suite] summaries = {skey!r} is not a column of the suite; columns: {sorted(suite)}")
+    snames = _summary_names_of(suite, skey)
+    want = cfg["inputs"]["summaries"]
+    want = list(snames) if want == "all" else list(want)
+    unknown = [n for n in want if n not in snames]
+    if unknown:
+        raise ValueError(f"[inputs] summaries: unknown summary names {unknown}")
+    drop = cfg["inputs"]["drop"]
+    bad = [n for n in drop if n not in want]
+    if bad:
+        raise ValueError(f"[inputs] drop: {bad} are not among the inputs")
+    names = [n for n in want if n not in drop]
+    idx = [snames.index(n) for n in names]
+    x = np.asarray(suite[skey], dtype=float)[:, idx]
+    if fkey:
+        if fkey not in suite:
+            raise ValueError(f"[suite] flags = {fkey!r} is not a column of the suite (use \"\" for none)")
+        flags = np.asarray(suite[fkey], dtype=bool)
+        if flags.shape != suite[skey].shape:
+            raise ValueError(f"[suite] flags {fkey!r} has shape {flags.shape}, summaries {suite[skey].shape}")
+        x = np.where(flags[:, idx], np.nan, x)
+    extra = cfg["inputs"]["extra"]
+    if extra:
+        x = np.concatenate([x, suite_columns(suite, extra, summaries_key=skey, what="[inputs] extra")], axis=1)
+    return x, names + list(extra)
+
+
+def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
+    """Train and save the estimator described by a validated configuration; returns it."""
+    import jax
+
+    from ..simulation import load_suite
+    from ._npe import train_npe
+
+    suite_dir = cfg["suite"]["dir"]
+    suite = load_suite(suite_dir)
+    n = suite["theta"].shape[0]
+    hold = cfg["suite"]["holdout"]
+    if hold >= n:
+        raise ValueError(f"[suite] holdout = {hold} leaves no training rows of {n}")
+    targets = cfg["targets"]["names"]
+    theta = suite_columns(suite, targets, summaries_key=cfg["suite"]["summaries"], what="[targets] name")
+    x, x_names = _suite_inputs(suite, cfg)
+    keep = slice(0, n - hold)
+    meta = {"suite": os.path.abspath(suite_dir), "summaries_key": cfg["suite"]["summaries"],
+            "flags_key": cfg["suite"]["flags"], "extra_inputs": list(cfg["inputs"]["extra"]),
+            "n_rows": int(n), "train_rows": [0, int(n - hold)], "holdout_rows": [int(n - hold), int(n)],
+            "config": {k: v for k, v in cfg.items()}}
+    _log(f"training {cfg['training']['n_ensemble']} flows on {n - hold} simulations "
+         f"({len(targets)} targets, {len(x_names)} inputs; {hold} held out)")
+    est = train_npe(jax.random.key(cfg["training"]["seed"]), theta[keep], x[keep], cfg["training"]["n_ensemble"],
+                    theta_names=targets, x_names=x_names, config=_npe_config(cfg, show_progress), metadata=meta)
+    path = out or cfg["output"]["path"]
+    est.save(path)
+    for j, h in enumerate(est.history):
+        _log(f"member {j + 1}: {h.n_epochs} epochs (best {h.best_epoch}, val loss {h.best_val_loss:.4f}, "
+             f"{h.stop_reason}), {h.seconds:.1f} s, weight {est.weights[j]:.3f}")
+    _log(f"wrote {path}")
+    return est
+
+
+def _table(draws: dict) -> dict:
+    return {k: {"median": float(np.median(v)), "p16": float(np.percentile(v, 16)), "p84": float(np.percentile(v, 84))}
+            for k, v in draws.items()}
+
+
+def _print_table(table: dict) -> None:
+    w = max(len(k) for k in table)
+    print(f"{'parameter':<{w}}  {'median':>12}  {'-1σ (16 %)':>12}  {'+1σ (84 %)':>12}")
+    for k, r in table.items():
+        print(f"{k:<{w}}  {r['median']:>12.5g}  {r['p16'] - r['median']:>12.4g}  {r['p84'] - r['median']:>+12.4g}")
+
+
+def _parse_sets(items) -> dict:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ValueError(f"--set expects NAME=VALUE; got {it!r}")
+        k, v = it.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise ValueError(f"--set {k}: {v!r} is not a number") from None
+    return out
+
+
+def run_infer(catalogue: str, *, estimator: str | None = None, n: int = 10_000, seed: int = 0,
+              out: str = "posterior_output", conditions: dict | None = None, plot: bool = True) -> dict:
+    """Posterior of a catalogue file; writes the draws, the table and the corner plot."""
+    import jax
+
+    from ._npe import load_npe
+    from ._posterior import posterior, shipped_estimator_path
+
+    est = load_npe(estimator) if estimator else None
+    draws = posterior(jax.random.key(seed), catalogue, n, est, **(conditions or {}))
+    os.makedirs(out, exist_ok=True)
+    np.savez(os.path.join(out, "posterior.npz"), names=np.asarray(list(draws)),
+             draws=np.stack([draws[k] for k in draws], axis=1))
+    table = _table(draws)
+    with open(os.path.join(out, "posterior.json"), "w") as fh:
+        json.dump({"catalogue": os.path.abspath(catalogue), "estimator": estimator or shipped_estimator_path(),
+                   "n": int(n), "seed": int(seed), "conditions": conditions or {}, "table": table}, fh, indent=1)
+    _print_table(table)
+    if plot:
+        from ._plots import plot_corner
+
+        plot_corner(draws, path=os.path.join(out, "corner"))
+    _log(f"wrote {out}/posterior.npz, posterior.json" + (", corner.png/.pdf" if plot else ""))
+    return draws
+
+
+def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None = None, n_samples: int = 1000,
+                 seed: int = 0, out: str = "diagnostics", plot: bool = True, progress: bool = True) -> dict:
+    """TARP and SBC of a saved estimator on the suite rows it held out from training."""
+    import jax
+
+    from ..simulation import load_suite
+    from ._diagnostics import posterior_draws, sbc_ranks, sbc_test, tarp_coverage
+    from ._npe import load_npe
+
+    est = load_npe(estimator)
+    meta = est.metadata
+    suite_dir = suite or meta.get("suite")
+    if not suite_dir:
+        raise ValueError("diagnose: the estimator records no suite; pass --suite DIR")
+    data = load_suite(suite_dir)
+    lo, hi = meta.get("holdout_rows", [data["theta"].shape[0], data["theta"].shape[0]])
+    if hi - lo < 2:
+        raise ValueError(
+            "diagnose: the estimator was trained with no held-out simulations; retrain with "
+            "[suite] holdout = N (e.g. 500)"
+        )
+    if n_test is not None:
+        hi = min(hi, lo + int(n_test))
+    rows = slice(lo, hi)
+    skey = meta.get("summaries_key", "summaries")
+    cfg = {"suite": {"summaries": skey, "flags": meta.get("flags_key", "flags")},
+           "inputs": {"summaries": [n for n in est.x_names if n not in meta.get("extra_inputs", [])],
+                      "drop": [], "extra": meta.get("extra_inputs", [])}}
+    x, names = _suite_inputs(data, cfg)
+    if tuple(names) != est.x_names:
+        raise ValueError("diagnose: the suite's inputs do not reproduce the estimator's inputs")
+    theta = suite_columns(data, est.theta_names, summaries_key=skey, what="target")
+    x, theta = x[rows], theta[rows]
+    _log(f"diagnose: {theta.shape[0]} held-out simulations x {n_samples} draws")
+    k_draw, k_tarp = jax.random.split(jax.random.key(seed))
+    draws = posterior_draws(k_draw, est, x, n_samples, progress=progress)
+    tarp = tarp_coverage(draws, theta, key=k_tarp)
+    sbc = sbc_test(sbc_ranks(draws, theta), n_samples, names=est.theta_names)
+    os.makedirs(out, exist_ok=True)
+    result = {"estimator": os.path.abspath(estimator), "suite": os.path.abspath(suite_dir), "rows": [lo, hi],
+              "n_samples": n_samples, "tarp": tarp.to_dict(), "sbc": sbc.to_dict()}
+    with open(os.path.join(out, "diagnostics.json"), "w") as fh:
+        json.dump(result, fh, indent=1)
+    np.savez(os.path.join(out, "diagnostics.npz"), alpha=tarp.alpha, ecp=tarp.ecp, f=tarp.f,
+             ecp_band=tarp.ecp_band, atc=tarp.atc, ks_pvalue=tarp.ks_pvalue, ks_pvalue_curves=tarp.ks_pvalue_curves,
+             ranks=sbc.ranks, n_samples=sbc.n_samples, names=np.asarray(est.theta_names))
+    if plot:
+        from ._plots import plot_sbc, plot_tarp
+
+        plot_tarp(tarp, path=os.path.join(out, "tarp"))
+        plot_sbc(sbc, path=os.path.join(out, "sbc"))
+    _log(f"TARP ATC = {tarp.atc:+.4f}, KS p = {tarp.ks_pvalue:.3g}; SBC χ² p-values "
+         + ", ".join(f"{k} {v:.2g}" for k, v in zip(est.theta_names, sbc.pvalues)))
+    _log(f"wrote {out}/diagnostics.json, diagnostics.npz" + (", tarp.png/.pdf, sbc.png/.pdf" if plot else ""))
+    return result
+
+
+def run_plot(kind: str, path: str, *, out: str | None = None) -> list[str]:
+    """Make one figure from a file written by ``infer`` (corner), ``diagnose`` (tarp, sbc)
+    or :meth:`PPCResult.save` (ppc); returns the files written."""
+    from ._diagnostics import TarpResult, sbc_test
+    from ._plots import plot_corner, plot_ppc, plot_sbc, plot_tarp, save_figure
+    from ._ppc import PPCResult
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"plot: no such file {path!r}")
+    base = out or os.path.join(os.path.dirname(os.path.abspath(path)), kind)
+    if kind == "ppc":
+        fig = plot_ppc(PPCResult.load(path))
+        return save_figure(fig, base)
+    with np.load(path, allow_pickle=False) as z:
+        if kind == "corner":
+            if "draws" not in z:
+                raise ValueError(f"plot corner: {path} is not a posterior.npz (no 'draws')")
+            names = [str(s) for s in z["names"]]
+            fig = plot_corner(dict(zip(names, z["draws"].T)))
+        elif kind == "tarp":
+            if "ecp" not in z:
+                raise ValueError(f"plot tarp: {path} is not a diagnostics.npz (no 'ecp')")
+            band = z["ecp_band"] if z["ecp_band"].ndim == 2 else None
+            res = TarpResult(z["alpha"], z["ecp"], z["f"], float(z["atc"]), float(z["ks_pvalue"]),
+                             float(z["ks_pvalue_curves"]), band)
+            fig = plot_tarp(res)
+        elif kind == "sbc":
+            if "ranks" not in z:
+                raise ValueError(f"plot sbc: {path} is not a diagnostics.npz (no 'ranks')")
+            fig = plot_sbc(sbc_test(z["ranks"], int(z["n_samples"]), names=[str(s) for s in z["names"]]))
+        else:
+            raise ValueError(f"plot: unknown kind {kind!r}; use corner, tarp, sbc or ppc")
+    return save_figure(fig, base)
+
+
+# --- argparse wiring
+
+
+def _cmd_train(args) -> int:
+    if args.example:
+        print(EXAMPLE_CONFIG, end="")
+        return 0
+    if not args.config:
+        raise SystemExit("jaxgal train: give CONFIG.toml (or --example)")
+    run_train(load_train_config(args.config), out=args.out)
+    return 0
+
+
+def _cmd_infer(args) -> int:
+    run_infer(args.catalogue, estimator=args.estimator, n=args.n, seed=args.seed, out=args.out,
+              conditions=_parse_sets(args.set), plot=not args.no_plot)
+    return 0
+
+
+def _cmd_diagnose(args) -> int:
+    run_diagnose(args.estimator, suite=args.suite, n_test=args.n_test, n_samples=args.n_samples, seed=args.seed,
+                 out=args.out, plot=not args.no_plot)
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    for p in run_plot(args.kind, args.input, out=args.out):
+        _log(f"wrote {p}")
+    return 0
+
+
+def add_subcommands(subparsers) -> None:
+    """Add ``train``, ``infer``, ``diagnose`` and ``plot`` to an argparse sub-parser set;
+    each sets ``args.run`` (call it with the parsed arguments; it returns the exit status)."""
+    p = subparsers.add_parser("train", help="train a neural posterior estimator on a simulation suite (TOML config)")
+    p.add_argument("config", nargs="?", help="TOML configuration (see --example)")
+    p.add_argument("--out", default=None, help="estimator folder (overrides [output] path)")
+    p.add_argument("--example", action="store_true", help="print a complete example configuration and exit")
+    p.set_defaults(run=_cmd_train)
+    p = subparsers.add_parser("infer", help="posterior of an observed catalogue")
+    p.add_argument("catalogue", help="catalogue file (any astropy-readable table)")
+    p.add_argument("--estimator", default=None, help="estimator folder (default: the shipped one)")
+    p.add_argument("--n", type=int, default=10_000, help="posterior draws")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="posterior_output", help="output folder")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="an extra conditioning value (e.g. gamma=4.55); repeatable")
+    p.add_argument("--no-plot", action="store_true", help="skip the corner plot")
+    p.set_defaults(run=_cmd_infer)
+    p = subparsers.add_parser("diagnose", help="TARP coverage and SBC on held-out simulations")
+    p.add_argument("estimator", help="estimator folder")
+    p.add_argument("--suite", default=None, help="suite folder (default: the one the estimator was trained on)")
+    p.add_argument("--n-test", type=int, default=None, help="use at most this many held-out simulations")
+    p.add_argument("--n-samples", type=int, default=1000, help="posterior draws per simulation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="diagnostics", help="output folder")
+    p.add_argument("--no-plot", action="store_true", help="skip the figures")
+    p.set_defaults(run=_cmd_diagnose)
+    p = subparsers.add_parser("plot", help="figures from infer/diagnose/PPC outputs")
+    p.add_argument("kind", choices=["corner", "tarp", "sbc", "ppc"])
+    p.add_argument("input", help="posterior.npz (corner), diagnostics.npz (tarp, sbc) or a PPC .npz (ppc)")
+    p.add_argument("--out", default=None, help="output path without extension (default: next to the input)")
+    p.set_defaults(run=_cmd_plot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m jaxgal.inference.cli {train,infer,diagnose,plot} ...``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="jaxgal", description="jaxgal inference commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_subcommands(sub)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
