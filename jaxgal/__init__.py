@@ -2,7 +2,7 @@
 
 Subpackages (``docs/architecture.md`` shows how they depend on each other): ``units``,
 ``frames``, ``potentials``, ``integrators``, ``satellites``, ``df``, ``observables``,
-``simulation``, ``streams``. They are imported on first use (``jaxgal.potentials``,
+``simulation``, ``inference``, ``streams``. They are imported on first use (``jaxgal.potentials``,
 ``from jaxgal import simulation``), so that ``import jaxgal`` is cheap and does not start
 JAX: the command line can still choose the number of CPU devices (``jaxgal --devices``).
 
@@ -25,7 +25,7 @@ if _os.environ.get("JAXGAL_NO_X64", "0") in ("", "0"):
         _os.environ["JAX_ENABLE_X64"] = "1"
 
 __version__ = "0.1.0"
-_SUBPACKAGES = ("df", "frames", "integrators", "observables", "potentials", "satellites", "simulation", "streams", "units")
+_SUBPACKAGES = ("df", "frames", "inference", "integrators", "observables", "potentials", "satellites", "simulation", "streams", "units")
 __all__ = list(_SUBPACKAGES) + ["__version__"]
 
 

@@ -5,7 +5,9 @@
 [--chunk-size C] [--chunks I,J,...] [--devices K] [--plan]`` runs (or resumes) a suite of MW–LMC
 simulations drawn from the Table 1 prior (``jaxgal.simulation.run_suite``).
 ``jaxgal stream fit CONFIG.toml [--out DIR]`` runs the stream-acceleration analysis
-(``jaxgal.streams.cli``). ``--devices K`` splits the work over K host CPU devices: the
+(``jaxgal.streams.cli``). ``jaxgal train``, ``jaxgal infer``, ``jaxgal diagnose`` and
+``jaxgal plot`` are the inference commands (``jaxgal.inference.cli``, ``docs/inference.md``;
+``jaxgal train --help``). ``--devices K`` splits the work over K host CPU devices: the
 arguments are parsed and the device count set (``jaxgal._hostdevices``) before anything
 imports JAX (``import jaxgal`` does not).
 """
@@ -13,9 +15,20 @@ imports JAX (``import jaxgal`` does not).
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import demo as _demo
 from ._hostdevices import set_host_device_count
+
+
+#: the inference sub-commands, forwarded to ``jaxgal.inference.cli`` (which imports JAX, so
+#: it is only imported once the arguments are parsed and the device count is set)
+_INFERENCE_COMMANDS = {
+    "train": "train a neural posterior estimator on a simulation suite (TOML config)",
+    "infer": "posterior of an observed catalogue",
+    "diagnose": "TARP coverage and SBC on held-out simulations",
+    "plot": "figures from infer/diagnose/PPC outputs",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     suite.add_argument("--plan", action="store_true", help="print the devices and chunks that would run, then exit")
     stream = sub.add_parser("stream", help="stream-track accelerations: `jaxgal stream fit CONFIG.toml`")
     stream.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of jaxgal.streams.cli")
+    for name, what in _INFERENCE_COMMANDS.items():  # listed here, parsed by jaxgal.inference.cli
+        sub.add_parser(name, help=what, add_help=False)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _INFERENCE_COMMANDS:
+        from .inference.cli import main as _inference
+
+        return _inference(argv)
     args = parser.parse_args(argv)
 
     set_host_device_count(getattr(args, "devices", None))  # before JAX starts
