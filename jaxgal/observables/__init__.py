@@ -53,10 +53,10 @@ from ._observe import (
     ObservedStars,
     QualityCuts,
     StarErrors,
-    load_observation_model,
     observe,
     observed_summaries,
 )
+from ._observation_io import load_observation_model
 from ._noise import (
     BootstrapSummaries,
     add_finite_sample_noise,

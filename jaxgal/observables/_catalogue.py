@@ -398,3 +398,11 @@ def write_catalogue(cat: Catalogue, path, *, meta: dict | None = None, overwrite
     fmt = {".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".fits": "fits"}.get(ext.lower())
     t.write(tmp, format=fmt, overwrite=True) if fmt else t.write(tmp, overwrite=True)
     os.replace(tmp, path)
+
+
+def catalogue_from_particles(particles, frame: F.GalactocentricFrame | None = None) -> Catalogue:
+    """Exact (error-free) heliocentric observables of (N, 6) Galactocentric particles; all
+    errors zero."""
+    gal = F.galactocentric_to_galactic(jnp.asarray(particles), frame=frame)
+    z = jnp.zeros_like(gal.l)
+    return Catalogue(gal.l, gal.b, gal.distance, gal.v_los, gal.pm_l_cosb, gal.pm_b, z, z, z, z, z)

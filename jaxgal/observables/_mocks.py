@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import frames as F
-from ._catalogue import Catalogue
+from ._catalogue import Catalogue, catalogue_from_particles
 from ._observe import AbstractObservationModel, QualityCuts, StarErrors
 
 __all__ = [
@@ -97,14 +97,6 @@ def gaia_pm_error(distance: Array, abs_mag_g: float = -1.5, pm_scale: float = 1.
     g = abs_mag_g + 5.0 * jnp.log10(jnp.maximum(distance, 1e-6) * 100.0)
     z = 10.0 ** (0.4 * (jnp.maximum(g, 13.0) - 15.0))
     return pm_scale * jnp.sqrt(40.0 + 800.0 * z + 30.0 * z * z) / 1000.0
-
-
-def catalogue_from_particles(particles, frame: F.GalactocentricFrame | None = None) -> Catalogue:
-    """Exact (error-free) heliocentric observables of (N, 6) Galactocentric particles; all
-    errors zero."""
-    gal = F.galactocentric_to_galactic(jnp.asarray(particles), frame=frame)
-    z = jnp.zeros_like(gal.l)
-    return Catalogue(gal.l, gal.b, gal.distance, gal.v_los, gal.pm_l_cosb, gal.pm_b, z, z, z, z, z)
 
 
 def apply_errors(

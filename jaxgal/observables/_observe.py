@@ -54,7 +54,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from .. import frames as F
-from ._catalogue import Catalogue
+from ._catalogue import Catalogue, catalogue_from_particles
 
 __all__ = [
     "QualityCuts",
@@ -63,7 +63,6 @@ __all__ = [
     "AbstractObservationModel",
     "CatalogueErrorModel",
     "observe",
-    "load_observation_model",
 ]
 
 _FORMAT_VERSION = 1
@@ -237,8 +236,6 @@ class AbstractObservationModel(eqx.Module):
             raise ValueError(
                 f"observe: particles must have shape (N, 6) (kpc, km/s) or (B, N, 6); got {w.shape}"
             )
-        from ._mocks import catalogue_from_particles
-
         true = catalogue_from_particles(w, frame)
         k_err, k_obs = jax.random.split(key)
         errs = self.draw_errors(k_err, true)
@@ -483,44 +480,6 @@ def observe(
     if not isinstance(model, AbstractObservationModel):
         raise TypeError(f"observe: model must be an observation model; got {type(model)}")
     return model.observe(key, particles, frame=frame)
-
-
-def load_observation_model(path) -> AbstractObservationModel:
-    """Load a model written by :meth:`AbstractObservationModel.save` (no pickle). Raises
-    ``ValueError`` for an unknown kind or format version, or if the stored identifier does
-    not match the loaded model."""
-    from ._mocks import ErrorModel
-
-    path = os.fspath(path)
-    with np.load(path, allow_pickle=False) as f:
-        meta = json.loads(str(f["__meta__"]))
-        arrays = {k: np.asarray(f[k]) for k in f.files if k != "__meta__"}
-    if meta.get("format_version") != _FORMAT_VERSION:
-        raise ValueError(
-            f"load_observation_model: {path!r} has format version {meta.get('format_version')}; "
-            f"this jaxgal reads version {_FORMAT_VERSION}"
-        )
-    cuts = QualityCuts(**meta["cuts"])
-    kind, st = meta["kind"], meta["settings"]
-    if kind == CatalogueErrorModel.kind:
-        model = CatalogueErrorModel(
-            **{k: jnp.asarray(v) for k, v in arrays.items()},
-            regions=tuple(tuple(q) for q in st["regions"]),
-            k_nearest=int(st["k_nearest"]),
-            min_region_stars=int(st["min_region_stars"]),
-            cuts=cuts,
-            source=st["source"],
-        )
-    elif kind == ErrorModel.kind:
-        model = ErrorModel(**st, cuts=cuts)
-    else:
-        raise ValueError(f"load_observation_model: unknown model kind {kind!r} in {path!r}")
-    if "identifier" in meta and meta["identifier"] != model.identifier:
-        raise ValueError(
-            f"load_observation_model: {path!r} is corrupt or from an incompatible version: "
-            f"stored identifier {meta['identifier']} != {model.identifier}"
-        )
-    return model
 
 
 def observed_summaries(

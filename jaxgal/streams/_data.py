@@ -277,6 +277,17 @@ def load_bonaca2020_members() -> StreamData:
         return read_stream(p)
 
 
+def spline_basis(knots, x, derivative: int = 0) -> np.ndarray:
+    """B (len(x), K) with spline(x) = B @ values for the C² not-a-knot cubic spline through
+    ``knots`` (interpax ``cubic2``, the track splines of ``docs/streams.md``); ``derivative`` = 1, 2 gives the
+    derivatives' basis. Points outside the knots are extrapolated with the end polynomials."""
+    from scipy.interpolate import CubicSpline
+
+    knots = np.asarray(knots, float)
+    cs = CubicSpline(knots, np.eye(knots.shape[0]), bc_type="not-a-knot", extrapolate=True)
+    return np.asarray(cs(np.asarray(x, float), int(derivative)))
+
+
 # ---------------------------------------------------------------------------------------
 # distance tracks
 # ---------------------------------------------------------------------------------------
@@ -331,8 +342,6 @@ class DistanceTrack:
     def basis(self, phi1, derivative: int = 0) -> np.ndarray:
         """(len(phi1), K) matrix B with D^(derivative)(φ1) = B @ distance (no extrapolation:
         every φ1 must lie inside the nodes)."""
-        from ._track import spline_basis
-
         phi1 = np.atleast_1d(np.asarray(phi1, float))
         lo, hi = self.phi1_range
         if np.any(phi1 < lo - 1e-9) or np.any(phi1 > hi + 1e-9):

@@ -57,7 +57,7 @@ import numpy as np
 
 from .. import frames
 from .. import units as U
-from ._data import COMPONENTS, DistanceTrack, StreamData
+from ._data import COMPONENTS, DistanceTrack, StreamData, spline_basis
 from ._nuts import NutsResult, run_nuts
 
 __all__ = [
@@ -129,17 +129,6 @@ def _default_specs(model, n_knots_rv, knot_range, bin_width, rv_bin_width, n_kno
     specs = {c: ComponentSpec(None, knot_range, None, bin_width) for c in N22_COMPONENTS}
     specs["radial_velocity"] = ComponentSpec(n_knots_rv, knot_range, None, rv_bin_width)
     return specs
-
-
-def spline_basis(knots, x, derivative: int = 0) -> np.ndarray:
-    """B (len(x), K) with spline(x) = B @ values for the C² not-a-knot cubic spline through
-    ``knots`` (interpax ``cubic2``; module docstring); ``derivative`` = 1, 2 gives the
-    derivatives' basis. Points outside the knots are extrapolated with the end polynomials."""
-    from scipy.interpolate import CubicSpline
-
-    knots = np.asarray(knots, float)
-    cs = CubicSpline(knots, np.eye(knots.shape[0]), bc_type="not-a-knot", extrapolate=True)
-    return np.asarray(cs(np.asarray(x, float), int(derivative)))
 
 
 def _bin_index(phi1, edges):
