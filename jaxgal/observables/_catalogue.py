@@ -206,6 +206,11 @@ def _find(colnames_lower: dict, canonical: str):
 
 def _column(table, name: str | None, unit: str) -> np.ndarray:
     col = table[name]
+    if np.asarray(col).dtype.kind not in "biuf":
+        raise ValueError(
+            f"catalogue column {name!r} must hold numbers (in {unit or 'its unit'}); "
+            f"it holds {np.asarray(col).dtype} values such as {np.asarray(col).ravel()[:1]}"
+        )
     if getattr(col, "unit", None) is not None and unit:
         import astropy.units as u
 

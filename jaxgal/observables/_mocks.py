@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import frames as F
+from .._validation import check_int
 from ._catalogue import Catalogue, catalogue_from_particles
 from ._observe import AbstractObservationModel, QualityCuts, StarErrors
 
@@ -145,6 +146,7 @@ def mock_catalogue(
 
     **Returns:** a :class:`Catalogue` of `n_stars` stars.
     """
+    n_stars = check_int(n_stars, "mock_catalogue: n_stars")
     em = ErrorModel() if error_model is None else error_model
     w = jnp.asarray(particles)
     if w.ndim != 2 or w.shape[-1] != 6:
