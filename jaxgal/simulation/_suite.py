@@ -75,6 +75,7 @@ def run_suite(
     summary_config: SummaryConfig | None = None,
     chunks: Sequence[int] | None = None,
     progress: bool = True,
+    keep_particles: bool = False,
 ) -> list[str]:
     """Run (or resume) ``n_sims`` simulations drawn from the Table 1 prior, in chunks.
 
@@ -90,6 +91,10 @@ def run_suite(
       summary settings.
     - `chunks`: only these chunk indices (default all) — for spreading a suite over tasks.
     - `progress`: a tqdm progress bar over chunks.
+    - `keep_particles`: also write each chunk's present-day stars as float32
+      ``particles_XXXXX.npy`` (n, n_particles, 6) [kpc, km/s], so that the suite can be
+      re-observed through another error model without re-simulating (~0.5 MB per
+      20,000-star simulation; keep them local, never commit them).
 
     **Returns:** the paths of the chunks written in this call.
     """
@@ -119,7 +124,7 @@ def run_suite(
         keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
         res = simulate_batch(th, keys, n_particles, config=config, model=model)
         s = summaries(res.particles, summary_config)
-        return s, res.derived
+        return s, res.derived, res.particles
 
     written = []
     it = todo
@@ -133,7 +138,11 @@ def run_suite(
         # pad the last chunk to the chunk size (one compiled program), then trim
         pad = chunk_size - len(idx)
         idx_p = np.concatenate([idx, np.repeat(idx[-1:], pad)])
-        s, derived = one_chunk(jnp.asarray(thetas[idx_p]), jnp.asarray(idx_p))
+        s, derived, particles = one_chunk(jnp.asarray(thetas[idx_p]), jnp.asarray(idx_p))
+        if keep_particles:  # written first: a chunk file implies its particles
+            ppath = os.path.join(out_dir, f"particles_{c:05d}.npy")
+            np.save(ppath + ".tmp.npy", np.asarray(particles, dtype=np.float32)[: len(idx)])
+            os.replace(ppath + ".tmp.npy", ppath)
         arrays = dict(
             index=idx,
             theta=thetas[idx],
