@@ -159,14 +159,44 @@ def run_suite(
     return written
 
 
-def load_suite(out_dir: str, *, allow_partial: bool = False) -> dict[str, np.ndarray]:
+def load_suite(
+    out_dir: str,
+    *,
+    allow_partial: bool = False,
+    observation=None,
+    missing: str = "nan",
+) -> dict[str, np.ndarray]:
     """The chunks of a suite as one mapping of arrays, one row per simulation in simulation
-    order: ``"index"``, ``"theta"`` (n, 12) in Table 1 order, ``"summaries"`` (n, 52),
-    ``"counts"``, ``"flags"``, and ``"derived_*"`` (``m_mw_50``, ``m_lmc_50``, ``c200``, …).
+    order.
+
+    **Arguments:**
+
+    - `out_dir`: the suite folder.
+    - `allow_partial`: return the rows present instead of raising for missing chunks.
+    - `observation`: None (only the noise-free columns), ``"default"`` (the columns
+      observed through :func:`default_observation_model`), an observation model or its
+      ``identifier``: adds the columns written by :func:`observe_suite` for that model.
+    - `missing`: ``"nan"`` (default): summaries of flagged bins (fewer than ``min_count``
+      stars, 5) are NaN, the convention of :mod:`jaxgal.inference` (a missing input with an
+      indicator feature); ``"fill"``: the stored fill value (0.0). The flags are returned in
+      both cases.
+
+    **Returns:** a mapping with ``"index"``, ``"theta"`` (n, 12) in Table 1 order
+    (``"theta_names"``), ``"summaries"`` (n, 52) noise-free, ``"counts"``, ``"flags"``,
+    ``"derived_*"`` (``m_mw_50``, ``m_lmc_50``, ``c200``, …), ``"summary_names"``; with an
+    `observation`, also ``"observed_summaries"`` (n, 52), ``"observed_counts"``,
+    ``"observed_n_kept"``, ``"observed_flags"`` and ``"reflex_<name>"`` (n,) for the names
+    of :func:`jaxgal.observables.reflex_target_names` (``reflex_v_travel_100``, …,
+    ``reflex_converged``, ``reflex_n_stars``).
 
     Raises ``FileNotFoundError`` if the folder is not a suite, and ``ValueError`` naming the
-    missing chunks unless ``allow_partial`` (then the rows present are returned).
+    missing chunks (or unobserved chunks) unless ``allow_partial`` (then the rows present in
+    both are returned).
     """
+    from ..observables import summary_names
+
+    if missing not in ("nan", "fill"):
+        raise ValueError(f"load_suite: missing must be 'nan' or 'fill'; got {missing!r}")
     path = os.path.join(out_dir, _SETTINGS)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{out_dir} is not a jaxgal suite (no {_SETTINGS})")
@@ -174,14 +204,32 @@ def load_suite(out_dir: str, *, allow_partial: bool = False) -> dict[str, np.nda
         settings = json.load(fh)
     n_chunks = -(-settings["n_sims"] // settings["chunk_size"])
     present = [c for c in range(n_chunks) if os.path.exists(_chunk_path(out_dir, c))]
-    missing = sorted(set(range(n_chunks)) - set(present))
-    if missing and not allow_partial:
-        raise ValueError(f"suite {out_dir} is incomplete: chunks {missing[:10]}{'…' if len(missing) > 10 else ''} missing")
+    missing_chunks = sorted(set(range(n_chunks)) - set(present))
+    if missing_chunks and not allow_partial:
+        raise ValueError(
+            f"suite {out_dir} is incomplete: chunks {missing_chunks[:10]}"
+            f"{'…' if len(missing_chunks) > 10 else ''} missing"
+        )
+    observed = None
+    if observation is not None:
+        from ._observe_suite import observed_columns
+
+        observed, present = observed_columns(out_dir, observation, present, allow_partial=allow_partial)
     parts: dict[str, list] = {}
     for c in present:
         with np.load(_chunk_path(out_dir, c), allow_pickle=False) as z:
             for k in z.files:
                 parts.setdefault(k, []).append(z[k])
     out = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
+    if observed is not None and present:
+        if not np.array_equal(observed.pop("index"), out["index"]):
+            raise ValueError(f"suite {out_dir}: observed files do not match the chunks' simulation indices")
+        out.update(observed)
     out["theta_names"] = np.asarray(settings["theta_names"])
+    if settings.get("summary_config", "SummaryConfig()") == "SummaryConfig()":
+        out["summary_names"] = np.asarray(summary_names())
+    if missing == "nan":
+        for v, f in (("summaries", "flags"), ("observed_summaries", "observed_flags")):
+            if v in out:
+                out[v] = np.where(out[f], np.nan, out[v])
     return out
