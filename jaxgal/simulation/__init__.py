@@ -12,7 +12,9 @@
 - :func:`run_suite` / :func:`load_suite` — resumable suites of prior draws, stored in
   chunks that are each complete or absent, with the 52 summaries and derived quantities;
   :func:`observe_suite` re-observes a suite's stored stars through an observation model
-  (observed summaries and reflex targets; :func:`default_observation_model`).
+  (observed summaries and reflex targets; :func:`default_observation_model`);
+  ``manifest.json`` (:func:`update_manifest`, :func:`read_manifest`); :func:`run_chunk`,
+  the unit of work, and :func:`run_suite_dask`, chunks as tasks on a Dask cluster.
 - Table 1 parameters: :class:`Theta`, :data:`THETA_NAMES`, :data:`THETA_RANGES`,
   :data:`PRIOR`, :func:`sample_prior`, :func:`log_prior`, :data:`FIDUCIAL_THETA`.
 """
@@ -30,7 +32,9 @@ from ._stages import (
     tracer_tolerances,
 )
 from ._observe_suite import default_observation_model, observation_identifiers, observe_suite
-from ._suite import load_suite, run_suite
+from ._dask import run_suite_dask
+from ._manifest import read_manifest, update_manifest
+from ._suite import load_suite, run_chunk, run_suite
 from ._theta import (
     FIDUCIAL_LMC_ICRS,
     FIDUCIAL_THETA,
@@ -68,9 +72,13 @@ __all__ = [
     "observation_identifiers",
     "observe_suite",
     "present_day_lmc",
+    "read_manifest",
+    "run_chunk",
     "run_suite",
+    "run_suite_dask",
     "sample_prior",
     "simulate",
     "simulate_batch",
     "tracer_tolerances",
+    "update_manifest",
 ]
