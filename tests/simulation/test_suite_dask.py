@@ -78,14 +78,22 @@ def test_dask_suite_equals_local_after_a_worker_dies(tmp_path):
 @pytest.mark.slow
 def test_dask_process_workers_survive_sigkill(tmp_path):
     """The same with worker processes (each imports jaxgal and compiles on its own), one of
-    them SIGKILLed mid-suite (its nanny restarts it), driven by run_suite(client=...)."""
+    them SIGKILLed mid-suite (its nanny restarts it), driven by run_suite(client=...). The
+    workers get as many CPU devices as this process: the numbers of a chunk depend on how
+    its batch is split over devices (rounding differences that chaotic orbits amplify), so
+    byte identity holds for equal device counts."""
     import threading
 
+    import jax
     from distributed import Client, LocalCluster
 
     local, remote = str(tmp_path / "local"), str(tmp_path / "dask")
     S.run_suite(local, N_SIMS, keep_particles=True, **KW)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    env = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={len(jax.devices())}",
+           "PYTHONPATH": os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(os.path.dirname(S.__file__))),
+                                                     os.environ.get("PYTHONPATH", "")] if p)}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env=env) as cluster, \
             Client(cluster) as client:
         pids = client.run(os.getpid)
         killed = []

@@ -40,8 +40,9 @@ def _zero_error_model():
     return O.CatalogueErrorModel.from_catalogue(cat)
 
 
-def test_observe_suite_chunking_keys_and_files(tiny_suite, tmp_path):
-    """Observing chunk 1 then the rest equals observing in one call (byte for byte), the
+def test_observe_suite_chunking_keys_and_files(tiny_suite, tmp_path, capsys):
+    """Observing chunk 1 then the rest equals observing in one call (``jaxgal observe``) byte
+    for byte, the
     documented key fold_in(PRNGKey(seed), i) reproduces a row, the model is saved in the
     folder under its identifier, a second call is a no-op, and load_suite joins the
     columns (noise-free summaries kept as they are)."""
@@ -54,7 +55,10 @@ def test_observe_suite_chunking_keys_and_files(tiny_suite, tmp_path):
     w2 = S.observe_suite(a, seed=5, progress=False)
     assert [os.path.basename(p) for p in w1 + w2] == [f"observed_{ident}_00001.npz", f"observed_{ident}_00000.npz"]
     assert S.observe_suite(a, seed=5, progress=False) == []  # resumable: nothing left
-    S.observe_suite(b, model, seed=5, progress=False)
+    from jaxgal.cli import main
+
+    assert main(["observe", b, "--seed", "5"]) == 0  # the command line, default model
+    assert "catalogue-errors" in capsys.readouterr().out
     for c in (0, 1):
         fa = open(os.path.join(a, f"observed_{ident}_{c:05d}.npz"), "rb").read()
         fb = open(os.path.join(b, f"observed_{ident}_{c:05d}.npz"), "rb").read()
