@@ -4,7 +4,10 @@
 ``jaxgal.demo``). ``jaxgal suite OUT --n-sims N [--seed S] [--n-particles P]
 [--chunk-size C] [--chunks I,J,...] [--devices K] [--plan]`` runs (or resumes) a suite of MW–LMC
 simulations drawn from the Table 1 prior (``jaxgal.simulation.run_suite``).
-``jaxgal stream fit CONFIG.toml [--out DIR]`` runs the stream-acceleration analysis
+``jaxgal suite ... --keep-particles`` also stores the stars, and ``jaxgal observe SUITE
+[--catalogue FILE | --model FILE] [--seed S]`` observes them through a survey's error model
+(``jaxgal.simulation.observe_suite``; ``docs/suites.md``); ``--scheduler ADDRESS`` runs the
+chunks on a Dask cluster. ``jaxgal stream fit CONFIG.toml [--out DIR]`` runs the stream-acceleration analysis
 (``jaxgal.streams.cli``). ``jaxgal train``, ``jaxgal infer``, ``jaxgal diagnose`` and
 ``jaxgal plot`` are the inference commands (``jaxgal.inference.cli``, ``docs/inference.md``;
 ``jaxgal train --help``). ``--devices K`` splits the work over K host CPU devices: the
@@ -15,6 +18,7 @@ imports JAX (``import jaxgal`` does not).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import demo as _demo
@@ -44,6 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     suite.add_argument("--chunks", default=None, help="comma-separated chunk indices (default all)")
     suite.add_argument("--devices", type=int, default=None, help="host CPU devices to shard over")
     suite.add_argument("--plan", action="store_true", help="print the devices and chunks that would run, then exit")
+    suite.add_argument("--keep-particles", action="store_true",
+                       help="also store each chunk's stars (particles_XXXXX.npy) for `jaxgal observe`")
+    suite.add_argument("--scheduler", default=None,
+                       help="address of a Dask scheduler (tcp://host:port): run the chunks as tasks there")
+    observe = sub.add_parser("observe", help="observe a suite's stored stars through a survey's error model")
+    observe.add_argument("suite", help="suite folder written with --keep-particles")
+    src = observe.add_mutually_exclusive_group()
+    src.add_argument("--catalogue", default=None, help="catalogue file whose errors observe the stars")
+    src.add_argument("--model", default=None, help="a saved observation model (.npz, AbstractObservationModel.save)")
+    observe.add_argument("--max-frac-distance-err", type=float, default=None,
+                         help="with --catalogue: the survey's cut on sigma_d/d (e.g. 0.25)")
+    observe.add_argument("--seed", type=int, default=0)
+    observe.add_argument("--chunks", default=None, help="comma-separated chunk indices (default all with particles)")
+    observe.add_argument("--devices", type=int, default=None, help=argparse.SUPPRESS)
     stream = sub.add_parser("stream", help="stream-track accelerations: `jaxgal stream fit CONFIG.toml`")
     stream.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of jaxgal.streams.cli")
     for name, what in _INFERENCE_COMMANDS.items():  # listed here, parsed by jaxgal.inference.cli
@@ -76,14 +94,63 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.plan:
             return 0
+        client = None
+        if args.scheduler:
+            from distributed import Client
+
+            client = Client(args.scheduler)
         written = run_suite(
             args.out, args.n_sims, args.seed, n_particles=args.n_particles, chunk_size=args.chunk_size,
-            chunks=chunks,
+            chunks=chunks, keep_particles=args.keep_particles, client=client,
         )
         rows = load_suite(args.out, allow_partial=True)["theta"].shape[0]
         print(f"wrote {len(written)} chunk(s); {rows} of {args.n_sims} simulations stored in {args.out}")
+        _print_manifest(args.out)
         return 0
+    if args.command == "observe":
+        return _observe(args)
     return 1  # pragma: no cover - argparse enforces a command
+
+
+def _print_manifest(out: str) -> None:
+    from .simulation import read_manifest
+
+    m = read_manifest(out)
+    if m is None:
+        return
+    s = m["summary"]
+    rate = s["seconds_per_simulation"]
+    print(
+        f"manifest: {s['sims_done']} simulations; c200 clipped {s['c200_clipped']}, flagged bins "
+        f"{s['flagged_bins']} (in {s['sims_with_flagged_bins']} simulations), failed integrations "
+        f"{s['failed_integrations']} of {s['failed_integrations_checked_sims']} checked, non-finite stored "
+        f"values {s['nonfinite_values'] or 'none'}"
+        + (f"; {rate:.2f} s per simulation (steady)" if rate else "")
+    )
+
+
+def _observe(args) -> int:
+    from . import observables as O
+    from .simulation import observe_suite, update_manifest
+
+    if args.catalogue:
+        cuts = O.QualityCuts(max_frac_distance_err=args.max_frac_distance_err)
+        model = O.CatalogueErrorModel.from_catalogue(
+            O.read_catalogue(args.catalogue), cuts=cuts, source=os.path.basename(args.catalogue)
+        )
+    elif args.model:
+        model = O.load_observation_model(args.model)
+    else:
+        model = None
+    chunks = None if args.chunks is None else [int(c) for c in args.chunks.split(",")]
+    written = observe_suite(args.suite, model, seed=args.seed, chunks=chunks)
+    man = update_manifest(args.suite)
+    for ident, rec in man.get("observations", {}).items():
+        rate = rec.get("seconds_per_simulation")
+        print(f"observed with {ident}: {rec['chunks_observed']} chunk(s)"
+              + (f", {rate:.2f} s per simulation" if rate else ""))
+    print(f"wrote {len(written)} observed chunk(s) in {args.suite}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
