@@ -25,6 +25,7 @@ between runs; the chunk files themselves are identical for the same seed and set
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -39,8 +40,19 @@ MANIFEST = "manifest.json"
 _VERSION = 1
 
 
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple:
+    return tuple(_environment_now().items())
+
+
 def environment() -> dict:
-    """The software environment of this process (versions, git commit, JAX devices)."""
+    """The software environment of this process (versions, git commit, JAX devices), taken
+    once per process, at the first call: the code a process runs is the code it imported,
+    even if the checkout changes later."""
+    return dict(_environment())
+
+
+def _environment_now() -> dict:
     import importlib.metadata as md
 
     env = {"python": platform.python_version()}

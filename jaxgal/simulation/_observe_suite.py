@@ -197,7 +197,8 @@ def observe_suite(
         if diff:
             raise ValueError(
                 f"observe_suite: {suite_dir} was observed with model {ident} and other settings "
-                f"{diff} (existing, requested); delete its observed_{ident}_*.npz files to redo it"
+                f"{diff} (existing, requested); to redo it, delete its observed_{ident}_*.npz files "
+                f"and its entry in {_RECORD}"
             )
     if not os.path.exists(_model_path(suite_dir, ident)):
         model.save(_model_path(suite_dir, ident))

@@ -35,7 +35,7 @@ import numpy as np
 from ..observables import SummaryConfig, summaries
 from .._validation import check_int
 from ._config import SimulationConfig, SimulationModel
-from ._manifest import chunk_quality, update_manifest
+from ._manifest import chunk_quality, environment, update_manifest
 from ._simulate import simulate_batch
 from ._theta import THETA_NAMES, sample_prior
 
@@ -213,6 +213,7 @@ def run_suite(
     settings = _settings_of(n_sims, seed, n_particles, chunk_size, config, model, summary_config)
     _check_settings(out_dir, settings)
     todo = _chunks_todo(out_dir, n_sims, chunk_size, chunks)
+    environment()  # recorded now, as the code this run imported (the checkout may change later)
     update_manifest(out_dir)
     bar = None
     if progress and todo:

