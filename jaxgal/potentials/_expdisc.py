@@ -293,7 +293,8 @@ class ExponentialDisc(AbstractPotential):
 
     - `mass`: total mass M [Msun] (may be traced).
     - `r_d`: radial scale length [kpc] (concrete at construction).
-    - `z_d`: scale height [kpc] (concrete); z_d / r_d must lie in [0.02, 0.5].
+    - `z_d`: scale height [kpc] (concrete); z_d / r_d must lie in [0.02, 0.5] (stored
+      rounded to 12 significant digits as the static ``aspect``).
     - `vertical` (static): ``"exp"`` (default) or ``"sech2"``.
     """
 
@@ -321,7 +322,8 @@ class ExponentialDisc(AbstractPotential):
             )
         if np.ndim(self.r_d) or np.ndim(z_d):
             raise ValueError("ExponentialDisc: r_d and z_d must be scalars")
-        aspect = float(z_d) / float(self.r_d)
+        # rounded to 12 digits: one table (and one compiled program) per shape
+        aspect = round(float(z_d) / float(self.r_d), 12)
         lo, hi = ASPECT_RANGE
         if not lo <= aspect <= hi:
             raise ValueError(f"ExponentialDisc: z_d / r_d must lie in [{lo}, {hi}]; got {aspect:.4g}")

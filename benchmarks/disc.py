@@ -1,0 +1,266 @@
+"""The exact exponential disc (``jaxgal.potentials.ExponentialDisc``) against today's
+three-Miyamoto–Nagai stand-in (``MN3ExponentialDisc``): cost, accuracy, and what it changes
+in ``milky_way``.
+
+    python benchmarks/disc.py [--n 20000] [--repeats 5] [--single-thread] [--json out.json]
+
+1. **Cost** (same run, interleaved, best of ``--repeats``): ns per force evaluation of the
+   disc alone, vmapped over n points (log-uniform radii 0.1–150 kpc, isotropic) inside one
+   jit with a ``fori_loop`` of 100 evaluations — MN3 through ``fast_gradient`` (what the
+   integrators call) and through its own ``_gradient``, ``ExponentialDisc`` — and of the
+   whole Milky Way (NFW + disc + bulge) with either disc; then ns per particle-step of a
+   fixed-step leapfrog (n orbits, 200 steps) in each Milky Way, the force inside the
+   integrator. Also AGAMA's ``Disk`` force on the same points (1 thread), when importable.
+   Ratios ExponentialDisc / MN3 are printed. ``--single-thread`` sets XLA's CPU backend to
+   one thread (less noise from other jobs on a shared machine).
+2. **Accuracy** against ``tests/data/expdisc_reference.json`` (the exact disc by scipy
+   quadrature, inside 100 kpc): max relative force error of each disc, and where.
+3. **milky_way**: the Milky Way of SPEC §A with the exact disc (``ExponentialDisc(5e10,
+   2.5, 0.3)``) in place of MN3 — v_c(R☉) at today's c200, the c200 solved for v_c(R☉) =
+   235 km/s at M200 = 1e12, and M_MW(<50 kpc) at M200 = 10^11, 10^11.5, 10^12, 10^12.5 (each
+   with its own solved c200), for both discs.
+4. **Build**: the one-off table build time (first construction of a shape).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def _parse():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=20_000)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--steps", type=int, default=200, help="leapfrog steps in the in-integrator timing")
+    p.add_argument("--single-thread", action="store_true", help="XLA CPU backend on one thread")
+    p.add_argument("--json", type=str, default=None)
+    return p.parse_args()
+
+
+ARGS = _parse()
+if ARGS.single_thread:
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    ).strip()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import jaxgal as jg  # noqa: E402
+import jaxgal.integrators as ji  # noqa: E402
+from jaxgal import units as U  # noqa: E402
+from jaxgal.potentials import CompositePotential, ExponentialDisc, MN3ExponentialDisc  # noqa: E402
+from jaxgal.potentials._presets import C200_RANGE, R_SUN, V_CIRC_SUN, _vc2_halo  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.path.join(HERE, "..", "tests", "data", "expdisc_reference.json")
+N_REP = 100
+
+
+def points(n, seed=0):
+    rng = np.random.default_rng(seed)
+    r = np.exp(rng.uniform(np.log(0.1), np.log(150.0), n))
+    d = rng.normal(size=(n, 3))
+    return jnp.asarray(r[:, None] * d / np.linalg.norm(d, axis=1, keepdims=True))
+
+
+def ns_per_force(grad, x, repeats):
+    """Best ns per point of ``grad(q)`` vmapped over x, N_REP times inside one jit."""
+
+    @jax.jit
+    def loop(x0):
+        def body(i, c):
+            return c + jax.vmap(lambda q: grad(q + 1e-12 * c[0, 0]))(x0)
+
+        return jax.lax.fori_loop(0, N_REP, body, jnp.zeros_like(x0))
+
+    jax.block_until_ready(loop(x))
+    best = np.inf
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        jax.block_until_ready(loop(x))
+        best = min(best, time.perf_counter() - tic)
+    return best / N_REP / x.shape[0] * 1e9
+
+
+def ns_per_step(pot, w0, steps, repeats):
+    """Best ns per particle-step of jaxgal's leapfrog (one force evaluation per step)."""
+
+    def run():
+        return ji.integrate_orbits(pot, w0, 0.0, float(steps), 1.0).w.block_until_ready()
+
+    run()
+    best = np.inf
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - tic)
+    return best / (w0.shape[0] * steps) * 1e9
+
+
+def with_disc(mw, disc):
+    return CompositePotential((mw["halo"], disc, mw["bulge"]), ("halo", "disc", "bulge"))
+
+
+def solve_c200_with(disc, m200, h0=U.H0_DEFAULT):
+    """c200 with v_c(R☉) = 235 km/s for NFW(M200, c200) + ``disc`` + the paper's bulge: the
+    condition of ``jaxgal.potentials.solve_c200`` (SPEC §A), solved by scipy's brentq."""
+    from scipy.optimize import brentq
+
+    bulge = jg.potentials.milky_way(1e12)["bulge"]
+    x = jnp.asarray([R_SUN, 0.0, 0.0])
+    g_bary = float(disc._gradient(x, 0.0)[0] + bulge._gradient(x, 0.0)[0])
+    target = (V_CIRC_SUN * U.KMS_TO_KPC_MYR) ** 2 - R_SUN * g_bary
+    f = lambda c: float(_vc2_halo(m200, c, R_SUN, h0)) - target  # noqa: E731
+    lo, hi = C200_RANGE
+    if f(lo) > 0:
+        return lo
+    if f(hi) < 0:
+        return hi
+    return brentq(f, lo, hi, xtol=1e-12, rtol=1e-12)
+
+
+def main():
+    args = ARGS
+    load0 = os.getloadavg()
+    print(f"jaxgal {jg.__version__}, JAX {jax.__version__}, {len(jax.devices())} CPU device(s); "
+          f"XLA threads: {'1' if args.single_thread else 'default'}; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    rec: dict = dict(load_before=load0, single_thread=args.single_thread, n=args.n)
+
+    # ---------------------------------------------------------------- 4. build
+    from jaxgal.potentials import _expdisc
+
+    _expdisc._table.cache_clear()
+    tic = time.perf_counter()
+    ed = ExponentialDisc(5e10, 2.5, 0.3)
+    t_build = time.perf_counter() - tic
+    tic = time.perf_counter()
+    ExponentialDisc(5e10, 2.5, 0.3)
+    t_cached = time.perf_counter() - tic
+    print(f"\nbuild: first ExponentialDisc(5e10, 2.5, 0.3) {t_build:.2f} s (one-off table), cached {t_cached * 1e3:.1f} ms; "
+          f"table {ed.coefficients.size * 8 / 1e6:.2f} MB")
+    rec["build_s"] = t_build
+
+    # ---------------------------------------------------------------- 1. cost
+    mn3 = MN3ExponentialDisc(5e10, 2.5, 0.3, sech2_z=False)
+    mw = jg.potentials.milky_way(1e12)
+    mw_ed = with_disc(mw, ed)
+    x = points(args.n)
+    g_mn3_fast = ji.fast_gradient(mn3)
+    g_mw_fast = ji.fast_gradient(mw)
+    g_mwed_fast = ji.fast_gradient(mw_ed)
+    cands = {
+        "MN3 (fast_gradient, as integrated)": lambda q: g_mn3_fast(q, 0.0),
+        "MN3 (its _gradient)": lambda q: mn3._gradient(q, 0.0),
+        "ExponentialDisc": lambda q: ed._gradient(q, 0.0),
+        "milky_way, MN3 disc (fast_gradient)": lambda q: g_mw_fast(q, 0.0),
+        "milky_way, exact disc (fast_gradient)": lambda q: g_mwed_fast(q, 0.0),
+    }
+    res = {k: [] for k in cands}
+    for _ in range(2):  # interleave, keep the best
+        for k, g in cands.items():
+            res[k].append(ns_per_force(g, x, args.repeats))
+    cost = {k: min(v) for k, v in res.items()}
+    w0 = np.asarray(jnp.concatenate([x, 100.0 * jnp.asarray(np.random.default_rng(1).normal(size=(args.n, 3)))], axis=1))
+    steps = {}
+    for _ in range(2):
+        for k, p in (("milky_way, MN3 disc", mw), ("milky_way, exact disc", mw_ed)):
+            steps.setdefault(k, []).append(ns_per_step(p, w0, args.steps, max(1, args.repeats // 2)))
+    steps = {k: min(v) for k, v in steps.items()}
+    print(f"\n1. cost: ns per force evaluation, vmapped over {args.n} points (best of {args.repeats} × 2 interleaved rounds)")
+    for k, v in cost.items():
+        print(f"  {k:40s} {v:7.2f} ns")
+    r_disc = cost["ExponentialDisc"] / cost["MN3 (fast_gradient, as integrated)"]
+    r_mw = cost["milky_way, exact disc (fast_gradient)"] / cost["milky_way, MN3 disc (fast_gradient)"]
+    print(f"  ratio ExponentialDisc / MN3 (fast):           {r_disc:5.2f}")
+    print(f"  ratio milky_way exact disc / MN3 disc:         {r_mw:5.2f}")
+    for k, v in steps.items():
+        print(f"  leapfrog, {k:30s} {v:7.2f} ns per particle-step ({args.steps} steps)")
+    r_step = steps["milky_way, exact disc"] / steps["milky_way, MN3 disc"]
+    print(f"  ratio per leapfrog step, exact disc / MN3:     {r_step:5.2f}")
+    rec["cost_ns"] = cost
+    rec["leapfrog_ns_per_step"] = steps
+    rec["ratios"] = dict(disc=r_disc, milky_way_force=r_mw, leapfrog_step=r_step)
+    try:
+        sys.path.insert(0, HERE)
+        from _agama import require_agama
+
+        agama = require_agama()
+        dk = agama.Potential(type="Disk", mass=5e10, scaleRadius=2.5, scaleHeight=0.3)
+        xa = np.asarray(x)
+        with agama.setNumThreads(1):
+            dk.force(xa)
+            best = np.inf
+            for _ in range(args.repeats):
+                tic = time.perf_counter()
+                dk.force(xa)
+                best = min(best, time.perf_counter() - tic)
+        print(f"  AGAMA Disk (DiskAnsatz + Multipole), 1 thread: {best / len(xa) * 1e9:7.2f} ns (Python call on {len(xa)} points)")
+        rec["cost_ns"]["AGAMA Disk (1 thread)"] = best / len(xa) * 1e9
+    except ImportError as err:
+        print(f"  AGAMA skipped: {err}")
+
+    # ---------------------------------------------------------------- 2. accuracy
+    print("\n2. accuracy: |ΔF|/|F| against the exact disc (tests/data/expdisc_reference.json, scipy quadrature)")
+    if os.path.exists(REFERENCE):
+        with open(REFERENCE) as fh:
+            ref = json.load(fh)["scipy"]
+        for vertical in ("exp", "sech2"):
+            if vertical not in ref:
+                continue
+            d = ref[vertical]
+            R, z = np.asarray(d["R"]), np.asarray(d["z"])
+            F = np.stack([d["F_R"], d["F_z"]], -1)
+            inside = np.hypot(R, z) <= 100.0
+            xx = jnp.asarray(np.stack([R, 0 * R, z], -1))
+            discs = {"ExponentialDisc": ExponentialDisc(5e10, 2.5, 0.3, vertical)}
+            discs["MN3 (positive-density fit)"] = MN3ExponentialDisc(5e10, 2.5, 0.3, sech2_z=vertical == "sech2")
+            for name, dpot in discs.items():
+                a = np.asarray(dpot.acceleration(xx))[:, [0, 2]] / U.KMS_TO_KPC_MYR
+                err = np.linalg.norm(a - F, axis=1) / np.linalg.norm(F, axis=1)
+                i = np.argmax(np.where(inside, err, -1))
+                out = err[~inside].max() if (~inside).any() else np.nan
+                print(f"  {vertical:5s} {name:28s} max {err[inside].max():.2e} inside 100 kpc (at R = {R[i]:g}, z = {z[i]:g} kpc), "
+                      f"median {np.median(err[inside]):.1e}; beyond 100 kpc max {out:.1e}")
+                rec.setdefault("accuracy", {})[f"{vertical} {name}"] = dict(max=float(err[inside].max()), R=float(R[i]), z=float(z[i]))
+    else:
+        print(f"  skipped: {REFERENCE} not found (run tests/data/make_expdisc_reference.py)")
+
+    # ---------------------------------------------------------------- 3. milky_way
+    print("\n3. milky_way with the exact disc (ExponentialDisc(5e10, 2.5, 0.3)) vs today's MN3 disc")
+    c_mn3, _ = jg.potentials.solve_c200(1e12)
+    c_check = solve_c200_with(mw["disc"], 1e12)
+    vc_mn3 = float(mw.circular_velocity(R_SUN))
+    vc_ed = float(mw_ed.circular_velocity(R_SUN))
+    c_ed = solve_c200_with(ed, 1e12)
+    print(f"  M200 = 1e12: v_c(R☉) at today's c200 = {float(c_mn3):.4f}: MN3 {vc_mn3:.3f} km/s, exact disc {vc_ed:.3f} km/s "
+          f"(Δ = {vc_ed - vc_mn3:+.3f} km/s)")
+    print(f"  solved c200: MN3 {float(c_mn3):.4f} (this script's solver: {c_check:.4f}), exact disc {c_ed:.4f} "
+          f"(Δ = {c_ed - float(c_mn3):+.4f})")
+    rec["milky_way"] = dict(vc_sun_mn3=vc_mn3, vc_sun_exact_same_c200=vc_ed, c200_mn3=float(c_mn3), c200_exact=c_ed, m50={})
+    print("  log10 M200 | c200 MN3 | c200 exact | M(<50 kpc) MN3 [Msun] | M(<50 kpc) exact [Msun] | Δ")
+    for lm in (11.0, 11.5, 12.0, 12.5):
+        m200 = 10.0**lm
+        ca = float(jg.potentials.solve_c200(m200)[0])
+        cb = solve_c200_with(ed, m200)
+        ma = float(jg.potentials.milky_way(m200, c200=ca).mass_enclosed(50.0))
+        mb = float(with_disc(jg.potentials.milky_way(m200, c200=cb), ed).mass_enclosed(50.0))
+        clip = " (c200 clipped)" if cb in C200_RANGE or ca in C200_RANGE else ""
+        print(f"  {lm:10.1f} | {ca:8.3f} | {cb:10.3f} | {ma:.5e} | {mb:.5e} | {100 * (mb / ma - 1):+.2f} %{clip}")
+        rec["milky_way"]["m50"][str(lm)] = dict(c200_mn3=ca, c200_exact=cb, m50_mn3=ma, m50_exact=mb)
+    load1 = os.getloadavg()
+    print(f"\nload average after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    rec["load_after"] = load1
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rec, fh, indent=1, default=float)
+        print(f"records written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
