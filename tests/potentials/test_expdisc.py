@@ -87,8 +87,9 @@ def test_reference_is_converged(reference, vertical):
 
 def test_force_within_one_percent_of_exact_disc(reference, vertical):
     """|F − F_exact| / |F_exact| ≤ 1 % at every reference point inside 100 kpc (the
-    requirement); the table's documented level is ≤ 3e-4 (measured 1.1e-4 for "exp" and
-    1.1e-4 for "sech2") and Φ ≤ 1e-4 (measured 3e-6)."""
+    requirement); the table's documented level is ≤ 3e-4 (measured 7.0e-5 for "exp", at
+    R = 25, z = 40 kpc; 1.9e-5 for "sech2") and Φ ≤ 1e-4 (measured 1.4e-6). AGAMA's Disk
+    is within 5.8e-4 of the same exact values; the MN3 stand-in within 23 %."""
     R, z, x, phi, F = _ref_arrays(reference, vertical)
     p = disc(vertical)
     a = np.asarray(_acc(p, jnp.asarray(x)))[:, [0, 2]]
@@ -103,7 +104,7 @@ def test_force_within_one_percent_of_exact_disc(reference, vertical):
 
 def test_far_field_is_the_disc_multipoles(reference):
     """Beyond 100 kpc the force equals the exact disc's to 1e-5 (the multipole far field,
-    l ≤ 6), and the monopole G M / r² to the quadrupole's size (< 0.5 % at r ≥ 150 kpc)."""
+    l ≤ 6; measured 5e-9), and the monopole G M / r² to the quadrupole's size (< 0.5 % at r ≥ 150 kpc)."""
     R, z, x, _, F = _ref_arrays(reference, "exp")
     out = np.hypot(R, z) > 100.0
     a = np.asarray(_acc(disc(), jnp.asarray(x[out])))[:, [0, 2]]
