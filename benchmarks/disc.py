@@ -9,8 +9,9 @@ in ``milky_way``.
    jit with a ``fori_loop`` of 100 evaluations — MN3 through ``fast_gradient`` (what the
    integrators call) and through its own ``_gradient``, ``ExponentialDisc`` — and of the
    whole Milky Way (NFW + disc + bulge) with either disc; then ns per particle-step of a
-   fixed-step leapfrog (n orbits, 200 steps) in each Milky Way, the force inside the
-   integrator. Also AGAMA's ``Disk`` force on the same points (1 thread), when importable.
+   fixed-step leapfrog (n orbits, 200 steps) in each Milky Way, and ns per force evaluation
+   of the production tracer engine (dopri5, rtol 1e-7, 256 lanes; ``--lanes-n`` bound halo
+   orbits for ``--lanes-t`` Myr), the force inside the integrators. Also AGAMA's ``Disk`` force on the same points (1 thread), when importable.
    Ratios ExponentialDisc / MN3 are printed. ``--single-thread`` sets XLA's CPU backend to
    one thread (less noise from other jobs on a shared machine).
 2. **Accuracy** against ``tests/data/expdisc_reference.json`` (the exact disc by scipy
@@ -36,6 +37,8 @@ def _parse():
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=200, help="leapfrog steps in the in-integrator timing")
+    p.add_argument("--lanes-n", type=int, default=4000, help="orbits in the lane-engine timing")
+    p.add_argument("--lanes-t", type=float, default=300.0, help="integration time [Myr] of the lane-engine timing")
     p.add_argument("--single-thread", action="store_true", help="XLA CPU backend on one thread")
     p.add_argument("--json", type=str, default=None)
     return p.parse_args()
@@ -69,8 +72,21 @@ def points(n, seed=0):
     return jnp.asarray(r[:, None] * d / np.linalg.norm(d, axis=1, keepdims=True))
 
 
+def _best(fn, repeats):
+    """(best wall, best CPU) seconds of ``fn()`` over ``repeats`` calls after a warm-up. CPU
+    time (all threads of this process) is the steadier figure on a shared machine; with
+    ``--single-thread`` the two agree on an idle one."""
+    fn()
+    wall = cpu = np.inf
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return wall, cpu
+
+
 def ns_per_force(grad, x, repeats):
-    """Best ns per point of ``grad(q)`` vmapped over x, N_REP times inside one jit."""
+    """(wall, CPU) ns per point of ``grad(q)`` vmapped over x, N_REP times inside one jit."""
 
     @jax.jit
     def loop(x0):
@@ -79,28 +95,34 @@ def ns_per_force(grad, x, repeats):
 
         return jax.lax.fori_loop(0, N_REP, body, jnp.zeros_like(x0))
 
-    jax.block_until_ready(loop(x))
-    best = np.inf
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        jax.block_until_ready(loop(x))
-        best = min(best, time.perf_counter() - tic)
-    return best / N_REP / x.shape[0] * 1e9
+    wall, cpu = _best(lambda: jax.block_until_ready(loop(x)), repeats)
+    return wall / N_REP / x.shape[0] * 1e9, cpu / N_REP / x.shape[0] * 1e9
 
 
 def ns_per_step(pot, w0, steps, repeats):
-    """Best ns per particle-step of jaxgal's leapfrog (one force evaluation per step)."""
+    """(wall, CPU) ns per particle-step of jaxgal's leapfrog (one force evaluation per step)."""
 
     def run():
         return ji.integrate_orbits(pot, w0, 0.0, float(steps), 1.0).w.block_until_ready()
 
-    run()
-    best = np.inf
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - tic)
-    return best / (w0.shape[0] * steps) * 1e9
+    wall, cpu = _best(run, repeats)
+    return wall / (w0.shape[0] * steps) * 1e9, cpu / (w0.shape[0] * steps) * 1e9
+
+
+def ns_per_eval_lanes(pot, w0, t_end, repeats):
+    """(wall, CPU) ns per force evaluation of the production tracer engine (dopri5, per-orbit
+    error control at rtol 1e-7, 256 lanes): small force calls, where the number of XLA
+    kernels per force evaluation matters as much as the arithmetic."""
+    def run():
+        r = ji.integrate_orbits(pot, w0, 0.0, t_end, 1.0, method="dopri5",
+                                step_control=ji.ErrorControl(rtol=1e-7, lanes=256))
+        r.w.block_until_ready()
+        return r
+
+    res = run()
+    evals = float(np.sum(np.asarray(res.n_steps))) * 6
+    wall, cpu = _best(run, repeats)
+    return wall / evals * 1e9, cpu / evals * 1e9
 
 
 def with_disc(mw, disc):
@@ -154,10 +176,13 @@ def main():
     g_mn3_fast = ji.fast_gradient(mn3)
     g_mw_fast = ji.fast_gradient(mw)
     g_mwed_fast = ji.fast_gradient(mw_ed)
+    g_halo, g_bulge = ji.fast_gradient(mw["halo"]), ji.fast_gradient(mw["bulge"])
     cands = {
         "MN3 (fast_gradient, as integrated)": lambda q: g_mn3_fast(q, 0.0),
         "MN3 (its _gradient)": lambda q: mn3._gradient(q, 0.0),
         "ExponentialDisc": lambda q: ed._gradient(q, 0.0),
+        "halo (NFW)": lambda q: g_halo(q, 0.0),
+        "bulge (PowerLawCutoff, series)": lambda q: g_bulge(q, 0.0),
         "milky_way, MN3 disc (fast_gradient)": lambda q: g_mw_fast(q, 0.0),
         "milky_way, exact disc (fast_gradient)": lambda q: g_mwed_fast(q, 0.0),
     }
@@ -165,27 +190,48 @@ def main():
     for _ in range(2):  # interleave, keep the best
         for k, g in cands.items():
             res[k].append(ns_per_force(g, x, args.repeats))
-    cost = {k: min(v) for k, v in res.items()}
+    cost = {k: (min(v[0] for v in vs), min(v[1] for v in vs)) for k, vs in res.items()}
     w0 = np.asarray(jnp.concatenate([x, 100.0 * jnp.asarray(np.random.default_rng(1).normal(size=(args.n, 3)))], axis=1))
     steps = {}
     for _ in range(2):
         for k, p in (("milky_way, MN3 disc", mw), ("milky_way, exact disc", mw_ed)):
             steps.setdefault(k, []).append(ns_per_step(p, w0, args.steps, max(1, args.repeats // 2)))
-    steps = {k: min(v) for k, v in steps.items()}
+    steps = {k: (min(v[0] for v in vs), min(v[1] for v in vs)) for k, vs in steps.items()}
     print(f"\n1. cost: ns per force evaluation, vmapped over {args.n} points (best of {args.repeats} × 2 interleaved rounds)")
-    for k, v in cost.items():
-        print(f"  {k:40s} {v:7.2f} ns")
-    r_disc = cost["ExponentialDisc"] / cost["MN3 (fast_gradient, as integrated)"]
-    r_mw = cost["milky_way, exact disc (fast_gradient)"] / cost["milky_way, MN3 disc (fast_gradient)"]
-    print(f"  ratio ExponentialDisc / MN3 (fast):           {r_disc:5.2f}")
-    print(f"  ratio milky_way exact disc / MN3 disc:         {r_mw:5.2f}")
-    for k, v in steps.items():
-        print(f"  leapfrog, {k:30s} {v:7.2f} ns per particle-step ({args.steps} steps)")
-    r_step = steps["milky_way, exact disc"] / steps["milky_way, MN3 disc"]
-    print(f"  ratio per leapfrog step, exact disc / MN3:     {r_step:5.2f}")
-    rec["cost_ns"] = cost
-    rec["leapfrog_ns_per_step"] = steps
-    rec["ratios"] = dict(disc=r_disc, milky_way_force=r_mw, leapfrog_step=r_step)
+    print(f"  {'':40s} {'wall':>8s} {'CPU':>8s}")
+    for k, (w, c) in cost.items():
+        print(f"  {k:40s} {w:8.2f} {c:8.2f}")
+    ratio = lambda a, b, i: a[i] / b[i]  # noqa: E731
+    r_disc = [ratio(cost["ExponentialDisc"], cost["MN3 (fast_gradient, as integrated)"], i) for i in (0, 1)]
+    r_mw = [ratio(cost["milky_way, exact disc (fast_gradient)"], cost["milky_way, MN3 disc (fast_gradient)"], i) for i in (0, 1)]
+    print(f"  ratio ExponentialDisc / MN3 (fast):           wall {r_disc[0]:5.2f}, CPU {r_disc[1]:5.2f}")
+    print(f"  ratio milky_way exact disc / MN3 disc:         wall {r_mw[0]:5.2f}, CPU {r_mw[1]:5.2f}")
+    for k, (w, c) in steps.items():
+        print(f"  leapfrog, {k:30s} wall {w:7.2f}, CPU {c:7.2f} ns per particle-step ({args.steps} steps)")
+    r_step = [ratio(steps["milky_way, exact disc"], steps["milky_way, MN3 disc"], i) for i in (0, 1)]
+    print(f"  ratio per leapfrog step, exact disc / MN3:     wall {r_step[0]:5.2f}, CPU {r_step[1]:5.2f}")
+    # the production engine: bound halo orbits (as benchmarks/orbits.py), dopri5 + lanes
+    rng = np.random.default_rng(2)
+    nl = args.lanes_n
+    rr = np.exp(rng.uniform(np.log(5.0), np.log(150.0), nl))
+    dd = rng.normal(size=(nl, 3))
+    xl = rr[:, None] * dd / np.linalg.norm(dd, axis=1, keepdims=True)
+    vesc = np.sqrt(-2.0 * np.asarray(mw.potential(jnp.asarray(xl))))
+    dv = rng.normal(size=(nl, 3))
+    wl = np.concatenate([xl, (rng.uniform(0.2, 0.8, nl) * vesc)[:, None] * dv / np.linalg.norm(dv, axis=1, keepdims=True)], 1)
+    lanes = {}
+    for _ in range(2):
+        for k, p in (("milky_way, MN3 disc", mw), ("milky_way, exact disc", mw_ed)):
+            lanes.setdefault(k, []).append(ns_per_eval_lanes(p, wl, args.lanes_t, max(1, args.repeats // 2)))
+    lanes = {k: (min(v[0] for v in vs), min(v[1] for v in vs)) for k, vs in lanes.items()}
+    for k, (w, c) in lanes.items():
+        print(f"  dopri5 + 256 lanes, {k:22s} wall {w:7.2f}, CPU {c:7.2f} ns per force evaluation ({nl} orbits, {args.lanes_t:g} Myr)")
+    r_lane = [ratio(lanes["milky_way, exact disc"], lanes["milky_way, MN3 disc"], i) for i in (0, 1)]
+    print(f"  ratio per force evaluation in the lane engine:  wall {r_lane[0]:5.2f}, CPU {r_lane[1]:5.2f}")
+    rec["lanes_ns_per_eval_wall_cpu"] = lanes
+    rec["cost_ns_wall_cpu"] = cost
+    rec["leapfrog_ns_per_step_wall_cpu"] = steps
+    rec["ratios_wall_cpu"] = dict(disc=r_disc, milky_way_force=r_mw, leapfrog_step=r_step, lane_engine=r_lane)
     try:
         sys.path.insert(0, HERE)
         from _agama import require_agama
@@ -201,7 +247,7 @@ def main():
                 dk.force(xa)
                 best = min(best, time.perf_counter() - tic)
         print(f"  AGAMA Disk (DiskAnsatz + Multipole), 1 thread: {best / len(xa) * 1e9:7.2f} ns (Python call on {len(xa)} points)")
-        rec["cost_ns"]["AGAMA Disk (1 thread)"] = best / len(xa) * 1e9
+        rec["agama_disk_ns_1thread"] = best / len(xa) * 1e9
     except ImportError as err:
         print(f"  AGAMA skipped: {err}")
 
