@@ -44,7 +44,14 @@ z_d/r_d = 0.12: force within 7e-5 of the exact disc's at every one of 273 points
 the three-Miyamoto–Nagai fit within 23 % (12 % far out). Other aspect ratios (checked
 against the one-off solution): ≤ 7.5e-4 for z_d/r_d ≥ 0.05, ≤ 2.5e-3 at 0.02.
 
-Cost: ``benchmarks/disc.py`` (a 16-coefficient gather dominates on CPUs).
+Differentiable (cheaply) in the mass and in r_d at fixed z_d/r_d (Φ = G M/r_d · φ(x/r_d));
+not in the aspect ratio or the vertical profile, which select the table.
+
+Cost (``benchmarks/disc.py``, 2-core CPU): one evaluation is ~1.9× the three-Miyamoto–Nagai
+disc's, ~1.3× for the whole Milky Way force, and ~2.3× per Milky Way force evaluation in
+the lane-scheduled tracer integrator: the table lookup is a gather, which XLA:CPU does not
+fuse with the surrounding arithmetic, so the force splits into several kernels whose fixed
+overhead dominates small (256-lane) calls.
 """
 
 from __future__ import annotations
