@@ -165,6 +165,12 @@ def main():
     apot = A.agama_milky_way(mw, disc="mn3")
     t_pot = time.perf_counter() - tic
     A.check_agama_potential(mw, apot, tol=1e-5, label="MN3 disc")
+    # the exact disc: jaxgal's ExponentialDisc vs AGAMA's Disk (both approximate the exact
+    # disc, to 7e-5 and 6e-4): checked here, not timed
+    mw_exact = jg.potentials.CompositePotential(
+        (mw["halo"], jg.potentials.ExponentialDisc(5e10, 2.5, 0.3), mw["bulge"]), ("halo", "disc", "bulge")
+    )
+    A.check_agama_potential(mw_exact, A.agama_milky_way(mw_exact), tol=2e-3, label="exact disc")
     print(f"  potential build:       {t_pot:6.2f} s")
     w_ag0, t_df = A.sample_stellar_halo(apot, n, float(th.beta0), float(th.r_dens), float(th.gamma), threads=args.threads, seed=args.seed)
     r_ag = np.linalg.norm(w_ag0[:, :3], axis=1)
