@@ -24,7 +24,9 @@ from ._stages import (
     evolve_tracers,
     initial_halo,
     lmc_orbit,
+    parked_stars,
     present_day_lmc,
+    tracer_step_budgets,
     tracer_tolerances,
 )
 from ._suite import load_suite, run_suite
@@ -61,10 +63,12 @@ __all__ = [
     "lmc_orbit",
     "load_suite",
     "log_prior",
+    "parked_stars",
     "present_day_lmc",
     "run_suite",
     "sample_prior",
     "simulate",
     "simulate_batch",
+    "tracer_step_budgets",
     "tracer_tolerances",
 ]

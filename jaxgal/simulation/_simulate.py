@@ -24,6 +24,7 @@ from ._stages import (
     initial_halo,
     lmc_orbit,
     present_day_lmc,
+    tracer_step_budgets,
     tracer_tolerances,
 )
 from ._theta import Theta, as_theta, check_theta
@@ -62,8 +63,11 @@ def _simulate(theta: Theta, key, n_particles: int, model: SimulationModel, confi
     w_lmc = present_day_lmc(theta, model)
     orbit, ln_coulomb = lmc_orbit(models, theta, w_lmc, model, config)
     df, w0 = initial_halo(models.mw, theta, key, n_particles, model, config)
-    w1, n_steps = evolve_tracers(models, orbit, w0, tracer_tolerances(df, w0, config), model, config, devices)
-    derived = derived_quantities(models, theta, orbit, ln_coulomb, n_steps)
+    budgets = tracer_step_budgets(df, w0, config)
+    w1, n_steps = evolve_tracers(
+        models, orbit, w0, tracer_tolerances(df, w0, config), model, config, devices, max_steps=budgets
+    )
+    derived = derived_quantities(models, theta, orbit, ln_coulomb, n_steps, max_steps=budgets)
     return SimulationResult(particles=w1, initial_particles=w0, orbit=orbit, derived=derived, theta=theta)
 
 
