@@ -639,42 +639,40 @@ def test_integrate_orbits_does_not_retrace():
         assert eqx.debug.get_num_traces(_integrate) == n, kw
 
 
-def test_shrinking_lanes_equal_full_width():
-    """Packing the tail's lanes into narrower lanes (``shrink``) changes nothing but the
-    cost: each orbit's steps are the same arithmetic, so states equal the full-width run
-    to 1e-12 and step counts exactly (70 orbits, 64 → 8 lanes, a long-tailed mix of inner
-    and outer orbits in a Hernquist sphere)."""
+def test_shrinking_lanes_and_step_budgets():
+    """Lanes packed for the tail (``shrink``) change nothing but the cost: each orbit's steps
+    are the same arithmetic, so states equal the full-width run to 1e-12 and step counts
+    exactly (70 orbits, 64 → 8 lanes, a long-tailed mix of inner and outer orbits in a
+    Hernquist sphere). Step budgets (``max_steps``): an orbit given a third of the steps it
+    needs stops after exactly that many, still on its orbit (energy conserved to 1e-6 in
+    the static potential, while its position differs from the finished orbit's); orbits
+    whose budget suffices are untouched (1e-12); a bad budget raises."""
     pot = jg.potentials.Hernquist(1e11, 2.0)
     rng = np.random.default_rng(5)
     r = np.exp(rng.uniform(np.log(0.3), np.log(60.0), 70))
     x = r[:, None] * np.array([1.0, 0.0, 0.0])
     vc = np.asarray(pot.circular_velocity(r))
     w0 = np.concatenate([x, (rng.uniform(0.2, 1.0, 70) * vc)[:, None] * np.array([0.0, 0.6, 0.8])], axis=1)
-    full = ji.integrate_orbits(pot, w0, 0.0, 300.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-8, lanes=64, shrink=1))
-    packed = ji.integrate_orbits(pot, w0, 0.0, 300.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-8, lanes=64, shrink=8))
+
+    def run(**kw):
+        return ji.integrate_orbits(pot, w0, 0.0, 300.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-8, lanes=64, **kw))
+
+    full, packed = run(shrink=1), run(shrink=8)
     steps = np.asarray(full.n_steps)
     assert steps.max() > 4 * np.median(steps)  # a tail to pack
     np.testing.assert_array_equal(np.asarray(packed.n_steps), steps)
     np.testing.assert_allclose(np.asarray(packed.w), np.asarray(full.w), rtol=1e-12, atol=1e-12)
 
-
-def test_step_budget_stops_an_orbit_on_its_orbit():
-    """``max_steps``: an orbit given fewer steps than it needs stops after exactly that many,
-    still on its orbit (energy in a static Hernquist sphere conserved to 1e-7, while its
-    position differs from the finished orbit's); orbits whose budget suffices are untouched
-    (equal to the run without budgets to 1e-12); a bad budget raises."""
-    pot = jg.potentials.Hernquist(1e11, 2.0)
-    w0 = np.array([[0.5, 0.0, 0.0, 0.0, 150.0, 20.0], [20.0, 0.0, 0.0, 0.0, 80.0, 40.0]])
-    free = ji.integrate_orbits(pot, w0, 0.0, 500.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-10, lanes=2))
-    need = np.asarray(free.n_steps)
-    budget = np.array([need[0] // 3, need[1] + 5])
-    capped = ji.integrate_orbits(
-        pot, w0, 0.0, 500.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-10, lanes=2, max_steps=budget)
-    )
-    assert int(capped.n_steps[0]) == budget[0] and int(capped.n_steps[1]) == need[1]
-    np.testing.assert_allclose(np.asarray(capped.w[1]), np.asarray(free.w[1]), rtol=1e-12, atol=1e-12)
-    e0, e1 = energy(pot, w0[0]), energy(pot, np.asarray(capped.w[0]))
-    assert abs(e1 / e0 - 1) < 1e-7
-    assert np.linalg.norm(np.asarray(capped.w[0, :3]) - np.asarray(free.w[0, :3])) > 1e-3
+    k = int(np.argmax(steps))
+    budget = np.full(70, steps.max() + 10)
+    budget[k] = steps[k] // 3
+    capped = run(shrink=8, max_steps=budget)
+    others = np.arange(70) != k
+    assert int(capped.n_steps[k]) == budget[k]
+    np.testing.assert_array_equal(np.asarray(capped.n_steps)[others], steps[others])
+    np.testing.assert_allclose(np.asarray(capped.w)[others], np.asarray(full.w)[others], rtol=1e-12, atol=1e-12)
+    e0, e1 = energy(pot, w0[k]), energy(pot, np.asarray(capped.w[k]))
+    assert abs(e1 / e0 - 1) < 1e-6
+    assert np.linalg.norm(np.asarray(capped.w[k, :3]) - np.asarray(full.w[k, :3])) > 1e-3
     with pytest.raises(ValueError, match="max_steps"):
         ji.ErrorControlledRK("dopri5", max_steps=0)
