@@ -646,7 +646,8 @@ def test_shrinking_lanes_and_step_budgets():
     Hernquist sphere). Step budgets (``max_steps``): an orbit given a third of the steps it
     needs stops after exactly that many, still on its orbit (energy conserved to 1e-6 in
     the static potential, while its position differs from the finished orbit's); orbits
-    whose budget suffices are untouched (1e-12); a bad budget raises."""
+    whose budget suffices are untouched (same steps; states to 1e-10, the round-off of a
+    differently compiled program); a bad budget raises."""
     pot = jg.potentials.Hernquist(1e11, 2.0)
     rng = np.random.default_rng(5)
     r = np.exp(rng.uniform(np.log(0.3), np.log(60.0), 70))
@@ -670,7 +671,8 @@ def test_shrinking_lanes_and_step_budgets():
     others = np.arange(70) != k
     assert int(capped.n_steps[k]) == budget[k]
     np.testing.assert_array_equal(np.asarray(capped.n_steps)[others], steps[others])
-    np.testing.assert_allclose(np.asarray(capped.w)[others], np.asarray(full.w)[others], rtol=1e-12, atol=1e-12)
+    # (another compiled program: round-off differs at 1e-12 over ~1,000 steps)
+    np.testing.assert_allclose(np.asarray(capped.w)[others], np.asarray(full.w)[others], rtol=1e-10, atol=1e-10)
     e0, e1 = energy(pot, w0[k]), energy(pot, np.asarray(capped.w[k]))
     assert abs(e1 / e0 - 1) < 1e-6
     assert np.linalg.norm(np.asarray(capped.w[k, :3]) - np.asarray(full.w[k, :3])) > 1e-3
