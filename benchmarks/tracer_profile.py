@@ -74,7 +74,7 @@ def main():
         orbit, _ = S.lmc_orbit(models, th, S.present_day_lmc(th, model), model, base)
         df, w0 = S.initial_halo(models.mw, th, key, n, model, base)
         out = dict(models=models, orbit=orbit, w0=w0, eps=df.psi(jnp.linalg.norm(w0[:, :3], axis=1)) - 0.5 * jnp.sum(w0[:, 3:] ** 2, axis=1))
-        out["psi_bands"] = df.psi(jnp.asarray([b if np.isfinite(b) else 1e9 for b in BANDS]))
+        out["psi_bands"] = df.psi(jnp.asarray([min(max(b, 1e-6), 1e9) for b in BANDS]))
         for k, c in cfgs.items():
             out["rtol_" + k] = S.tracer_tolerances(df, w0, c)
             out["budget_" + k] = S.tracer_step_budgets(df, w0, c)

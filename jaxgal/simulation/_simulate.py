@@ -45,7 +45,8 @@ class SimulationResult(eqx.Module):
     - `derived`: dict of scalars (:func:`~jaxgal.simulation.derived_quantities`):
       ``m_mw_50``, ``m_lmc_50`` [Msun], ``m200`` [Msun], ``c200``, ``c200_clipped``,
       ``a_lmc`` [kpc], ``ln_coulomb``, ``lambda_df``, ``mass_ratio``, ``lmc_pericentre``
-      [kpc], ``lmc_pericentre_time`` [Myr], ``max_tracer_steps``.
+      [kpc], ``lmc_pericentre_time`` [Myr], ``max_tracer_steps``, ``n_parked``,
+      ``n_parked_stopped`` (``docs/simulation.md``, Throughput).
     - `theta`: the :class:`~jaxgal.simulation.Theta` simulated.
     """
 
