@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q --runslow
+	$(PY) -m pytest -q --runslow -m slow
 
 bench: $(STAMP)
 	$(PY) benchmarks/orbits.py

@@ -12,6 +12,11 @@ rtol = 1e-11).
 
     python benchmarks/orbits.py [--n 20000] [--json out.json] [--devices 2] [--quick]
 
+AGAMA (when ``import agama`` works; ``benchmarks/README.md`` says how to build it): the same
+Milky Way from AGAMA components (``benchmarks/_agama.py``, checked against jaxgal's to 1e-5
+before any timing), its ``dop853`` and ``dprkn8`` integrators at accuracies 1e-5 … 1e-8 on
+``--agama-threads`` OpenMP threads (2), the same orbits, the same diagnostics.
+
 ``--devices K`` sets ``XLA_FLAGS=--xla_force_host_platform_device_count=K`` before JAX is
 imported, so that jaxgal splits the orbits over K CPU devices (one core each). gala runs on
 one thread (it has no threading for orbit integration). Slow configurations (diffrax's
@@ -45,6 +50,9 @@ def _parse():
     p.add_argument("--gala-dt", type=str, default=None, help="comma-separated gala leapfrog steps [Myr]")
     p.add_argument("--only", type=str, default=None, help="run only jaxgal configurations whose label contains this")
     p.add_argument("--profile", action="store_true", help="profile the force and the step, then exit")
+    p.add_argument("--no-agama", action="store_true", help="skip AGAMA")
+    p.add_argument("--agama", type=str, default=None, help="AGAMA configurations method:accuracy, comma-separated")
+    p.add_argument("--agama-threads", type=int, default=2, help="AGAMA OpenMP threads (default 2)")
     return p.parse_args()
 
 
@@ -270,7 +278,7 @@ def main():
         records.append(rec)
         print(
             f"{tool:7s} {method:24s} {step:11s} n={n:6d} wall={wall:8.2f}s compile={compile_s:6.1f}s "
-            f"evals/orbit={rec['force_evals_per_orbit']:7.0f} med|dE/E|={diag['median_dE']:.1e} "
+            f"evals/orbit={rec['force_evals_per_orbit']:7.0f} load={os.getloadavg()[0]:5.1f} med|dE/E|={diag['median_dE']:.1e} "
             f"p99={diag['p99_dE']:.1e} med|dx|={diag.get('median_dx', np.nan):.1e} p99={diag.get('p99_dx', np.nan):.1e} kpc",
             flush=True,
         )
@@ -316,12 +324,28 @@ def main():
             record("gala", "DOPRI853 (shared step)", f"rtol={rtol:g}", len(ws), wall, 0.0, np.nan, 12,
                    summarise(mw, ws, w, ref, e0[: len(ws)]))
 
-    try:
-        import agama  # noqa: F401
-    except Exception as err:  # noqa: BLE001
-        print(f"AGAMA skipped: `import agama` fails here ({type(err).__name__}: {err})")
-    else:
-        print("AGAMA is importable but its configuration is not implemented in this benchmark")
+    # AGAMA: the same Milky Way from AGAMA components (NFW, three Miyamoto-Nagai, Spheroid
+    # bulge; checked against jaxgal's before any timing), its dop853 and dprkn8 at several
+    # accuracies on --agama-threads OpenMP threads
+    if not args.no_agama:
+        try:
+            from _agama import agama_milky_way, check_agama_potential, orbits as agama_orbits, require_agama
+
+            require_agama()
+        except ImportError as err:
+            print(f"AGAMA skipped: {err}")
+        else:
+            apot = agama_milky_way(mw, disc="mn3")
+            check_agama_potential(mw, apot, tol=1e-5, label="milky_way(1e12)")
+            specs = args.agama.split(",") if args.agama else (
+                ["dop853:1e-6", "dprkn8:1e-6"] if args.quick else
+                ["dop853:1e-5", "dop853:1e-6", "dop853:1e-7", "dop853:1e-8", "dprkn8:1e-6", "dprkn8:1e-7", "dprkn8:1e-8"]
+            )
+            for spec in specs:
+                method, acc = spec.split(":")
+                w, wall = agama_orbits(apot, w0, args.t_end, accuracy=float(acc), method=method, threads=args.agama_threads)
+                record("agama", method, f"acc={acc}", args.n, wall, 0.0, np.nan, np.nan, summarise(mw, w0, w, ref, e0),
+                       threads=args.agama_threads)
 
     # Summary: fastest configuration reaching the accuracy target, per tool.
     def wall_at_n(r):
@@ -340,6 +364,19 @@ def main():
         peer = min(peers, key=wall_at_n)
         ratio = wall_at_n(peer) / wall_at_n(best["jaxgal"])
         print(f"  speed ratio jaxgal / fastest peer ({peer['tool']} {peer['method']} {peer['step']}): {ratio:.1f}x")
+    # Matched accuracy, per AGAMA configuration: the fastest jaxgal configuration whose
+    # median and p99 |dE/E| are both at least as small.
+    jg_recs = [r for r in records if r["tool"] == "jaxgal"]
+    for a in [r for r in records if r["tool"] == "agama"]:
+        match = [r for r in jg_recs if r["median_dE"] <= a["median_dE"] and r["p99_dE"] <= a["p99_dE"]]
+        if match:
+            b = min(match, key=wall_at_n)
+            print(f"  AGAMA {a['method']} {a['step']} ({a['wall_s']:.2f} s, med {a['median_dE']:.1e}, p99 {a['p99_dE']:.1e}) "
+                  f"vs jaxgal {b['method']} {b['step']} ({wall_at_n(b):.2f} s, med {b['median_dE']:.1e}, p99 {b['p99_dE']:.1e}): "
+                  f"{a['wall_s'] / wall_at_n(b):.1f}x")
+        else:
+            print(f"  AGAMA {a['method']} {a['step']}: no jaxgal configuration here is as accurate")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(records, fh, indent=1)

@@ -21,6 +21,13 @@ Sections (all in one run, seeded):
    largest |Δ| [km/s] against a converged reference (dopri8, rtol 1e-10 for every star, orbit
    rk4 at 0.25 Myr), next to the median Poisson error of the summaries (what a simulation
    can resolve anyway).
+6. **Prior draws** (``--draws K``): K seeded prior draws, each simulated with the default
+   configuration and the previous tracer numerics (no parked stars, full-width lanes) in
+   turn (same load), seconds per simulation (compile excluded), then every one of the 52
+   summaries against a converged reference of the same stars (``reference_config``:
+   dopri8 at rtol 1e-10 for every star), in units of its Poisson error (s/√N for a mean,
+   s/√(2N) for a dispersion); the criterion is ≤ 0.2 for every summary and draw.
+   ``--ref-cache DIR`` keeps the references.
 5. **gala** (the peer; AGAMA is reported as unavailable where ``import agama`` fails): the
    same initial stars integrated by gala's C leapfrog in the inertial frame with gala's
    ``TimeInterpolatedPotential`` carrying the MW and LMC along jaxgal's two-body orbit —
@@ -52,6 +59,14 @@ def _parse():
     p.add_argument("--no-batch", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gala-n", type=int, default=2000, help="stars gala integrates (wall extrapolated to --n)")
+    p.add_argument("--draws", type=int, default=0,
+                   help="section 6: this many prior draws, default vs the previous configuration, and the "
+                        "summary-accuracy check against converged references (0: skip)")
+    p.add_argument("--draws-n", type=int, default=None, help="stars per simulation in section 6 (default --n)")
+    p.add_argument("--draws-only", action="store_true", help="run only section 6")
+    p.add_argument("--ref-cache", type=str, default=None,
+                   help="directory caching section 6's converged references (reused when present)")
+    p.add_argument("--no-baseline", action="store_true", help="section 6 without the previous configuration")
     return p.parse_args()
 
 
@@ -133,8 +148,125 @@ def stage_functions(theta, n, model, config):
     return models.mw, models.lmc, df_stage, orbit_stage, tracer_stage
 
 
+#: The tracer numerics before the parked stars and the shrinking lanes (section 6's peer).
+def baseline_config():
+    return S.SimulationConfig(park_radius=None, lane_shrink=1)
+
+
+#: The converged reference of section 6 (and of section 4): dopri8 at rtol 1e-10 for every
+#: star, no parked stars, the MW–LMC orbit by RK4 at 0.25 Myr.
+def reference_config():
+    return S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25)
+
+
+def poisson_units(particles_a, particles_ref):
+    """|Δ summary| of ``particles_a`` against ``particles_ref`` in units of each summary's
+    Poisson error in the reference: s/√N for a mean, s/√(2N) for a dispersion (s the
+    bin's clipped dispersion, N its stars after clipping); flagged bins excluded. Returns
+    the (52,) array (NaN where flagged)."""
+    sa = jg.observables.summaries(jnp.asarray(particles_a))
+    sr = jg.observables.summaries(jnp.asarray(particles_ref))
+    names = list(sr.names)
+    vals_r, vals_a = np.asarray(sr.values), np.asarray(sa.values)
+    kept = np.maximum(np.asarray(sr.n_kept), 1.0)
+    flags = np.asarray(sr.flags) | np.asarray(sa.flags)
+    err = np.empty(len(names))
+    for i, nm in enumerate(names):
+        if "_mean_" in nm:
+            err[i] = vals_r[names.index(nm.replace("_mean_", "_sigma_"))] / np.sqrt(kept[i])
+        else:
+            err[i] = vals_r[i] / np.sqrt(2.0 * kept[i])
+    out = np.abs(vals_a - vals_r) / err
+    return np.where(flags, np.nan, out)
+
+
+def prior_draws_section(args, records):
+    """Section 6: seconds per simulation over prior draws, default vs the previous tracer
+    numerics in the same run, and every summary against a converged reference."""
+    n = args.draws_n or args.n
+    k = args.draws
+    thetas = S.as_theta(S.sample_prior(jax.random.PRNGKey(args.seed + 11), k))
+    keys = jax.random.split(jax.random.PRNGKey(args.seed + 12), k)
+    configs = {"default": S.SimulationConfig()}
+    if not args.no_baseline:
+        configs["previous (no parking, full-width lanes)"] = baseline_config()
+    load0 = os.getloadavg()
+    print(f"\n6. {k} prior draws, n = {n}: seconds per simulation (compile excluded) and the summaries "
+          f"against converged references; load average {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f}")
+    one = lambda i: jax.tree.map(lambda a: a[i], thetas)  # noqa: E731
+    times = {c: [] for c in configs}
+    parts = {c: [] for c in configs}
+    derived = []
+    for c, cfg in configs.items():
+        tic = time.perf_counter()
+        _block(S.simulate(one(0), keys[0], n, config=cfg).particles)
+        print(f"  {c}: first call (compile + run) {time.perf_counter() - tic:.1f} s", flush=True)
+    for i in range(k):
+        # interleaved: both configurations see the same machine load
+        for c, cfg in configs.items():
+            tic = time.perf_counter()
+            res = S.simulate(one(i), keys[i], n, config=cfg)
+            p = np.asarray(_block(res.particles))
+            times[c].append(time.perf_counter() - tic)
+            parts[c].append(p)
+            if c == "default":
+                derived.append({kk: float(v) for kk, v in res.derived.items()})
+        print(f"  draw {i:2d}: " + ", ".join(f"{c.split(' ')[0]} {times[c][-1]:6.2f} s" for c in configs)
+              + f"; max steps {int(derived[-1]['max_tracer_steps'])}, parked {int(derived[-1].get('n_parked', 0))} "
+              f"(stopped {int(derived[-1].get('n_parked_stopped', 0))}); load {os.getloadavg()[0]:.1f}", flush=True)
+    for c in configs:
+        t = np.asarray(times[c])
+        print(f"  {c}: mean {t.mean():.2f} s per simulation (median {np.median(t):.2f}, max {t.max():.2f})")
+    if len(configs) > 1:
+        ratio = np.asarray(times["default"]).sum() / np.asarray(times[list(configs)[1]]).sum()
+        print(f"  default / previous: {ratio:.3f} (same run, interleaved)")
+    rec = dict(n=n, draws=k, load_before=load0, seconds={c: list(map(float, t)) for c, t in times.items()}, derived=derived)
+    # accuracy: converged references of the same stars
+    ref_cfg = reference_config()
+    worst = []
+    tic = time.perf_counter()
+    for i in range(k):
+        path = None if args.ref_cache is None else os.path.join(args.ref_cache, f"ref_seed{args.seed}_n{n}_draw{i}.npy")
+        if path and os.path.exists(path):
+            ref = np.load(path)
+        else:
+            ref = np.asarray(_block(S.simulate(one(i), keys[i], n, config=ref_cfg).particles))
+            if path:
+                os.makedirs(args.ref_cache, exist_ok=True)
+                np.save(path, ref)
+        row = {c: float(np.nanmax(poisson_units(parts[c][i], ref))) for c in configs}
+        # where the parked stars end in the converged reference
+        th_i = one(i)
+        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, keys[i], n, S.SimulationModel(), configs["default"])
+        parked = np.asarray(S.parked_stars(df, w0, configs["default"]))
+        r_ref = np.linalg.norm(ref[:, :3], axis=1)
+        row["parked_max_r_ref_kpc"] = float(r_ref[parked].max()) if parked.any() else 0.0
+        row["parked_in_summary_volume"] = int(np.sum(parked & (r_ref >= 30.0) & (r_ref <= 160.0)))
+        worst.append(row)
+        print(f"  draw {i:2d}: max |Δ summary| / Poisson error: " + ", ".join(f"{c.split(' ')[0]} {row[c]:.3f}" for c in configs)
+              + f"; parked stars {int(parked.sum())}, farthest today (reference) {row['parked_max_r_ref_kpc']:.1f} kpc, "
+              f"in 30–160 kpc: {row['parked_in_summary_volume']}", flush=True)
+    print(f"  (references: {time.perf_counter() - tic:.0f} s)")
+    for c in configs:
+        w = np.asarray([r[c] for r in worst])
+        print(f"  {c}: worst over all draws and summaries {w.max():.3f} Poisson errors (criterion ≤ 0.2): "
+              f"{'PASS' if w.max() <= 0.2 else 'FAIL'}")
+    print(f"  parked stars: farthest today in any reference {max(r['parked_max_r_ref_kpc'] for r in worst):.1f} kpc; "
+          f"in the summaries' 30–160 kpc: {sum(r['parked_in_summary_volume'] for r in worst)}")
+    rec["max_dsummary_poisson"] = worst
+    rec["load_after"] = os.getloadavg()
+    records["prior_draws"] = rec
+
+
 def main():
     args = ARGS
+    if args.draws_only:
+        records = {}
+        prior_draws_section(args, records)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(records, fh, indent=1, default=float)
+        return
     n = 4000 if args.quick and args.n == 20_000 else args.n
     n_batch = 4 if args.quick and args.batch == 16 else args.batch
     devices = jax.devices()
@@ -260,6 +392,9 @@ def main():
         print(f"  jaxgal tracer stage {w_tr:6.2f} s → {wall_g / w_tr:5.1f}× faster; whole simulation {wall:6.2f} s → {wall_g / wall:5.1f}×")
         records["gala"] = dict(dt=dt, n=n_g, wall_s_sub=wall_g_sub, wall_s_at_n=wall_g, median_dx_outer_kpc=float(np.median(dx[outer])),
                                ratio_tracers=wall_g / w_tr, ratio_simulation=wall_g / wall)
+
+    if args.draws:
+        prior_draws_section(args, records)
 
     if args.json:
         with open(args.json, "w") as fh:

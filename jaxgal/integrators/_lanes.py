@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, Int
 
 from .._sharding import map_over_devices
 
-__all__ = ["run_lanes", "run_queue", "default_lanes"]
+__all__ = ["run_lanes", "run_queue", "default_lanes", "lane_widths"]
 
 
 def default_lanes(n: int, n_dev: int) -> int:
@@ -42,6 +42,16 @@ def _where_lane(mask, new, old):
     return jax.tree.map(lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
 
+def lane_widths(lanes: int, shrink: int, min_lanes: int = 8) -> tuple[int, ...]:
+    """The lane widths of the successive phases: ``lanes``, ``lanes // shrink``, … down to
+    ``min_lanes`` (just ``(lanes,)`` for ``shrink`` ≤ 1)."""
+    widths = [int(lanes)]
+    if shrink > 1:
+        while widths[-1] // shrink >= min_lanes:
+            widths.append(widths[-1] // shrink)
+    return tuple(widths)
+
+
 def run_lanes(
     step: Callable,
     emit: Callable,
@@ -51,6 +61,8 @@ def run_lanes(
     *,
     lanes: int,
     max_iterations: int,
+    shrink: int = 8,
+    budget: Callable | None = None,
 ) -> tuple[Float[Array, "k n m"], Int[Array, " n"]]:
     """Integrate the ``n`` queued orbits (in queue order) to every time in ``targets``.
 
@@ -58,7 +70,14 @@ def run_lanes(
     an output time; `queue`: a pytree of (n, ...) arrays, each orbit's initial lane state;
     `t0` [Myr]; `targets`: the output times after t0, monotonic in the direction of
     integration; `lanes` (static): orbits stepped concurrently; `max_iterations` (static):
-    a bound on lane steps (a safety net: orbits not finished come back as NaN).
+    a bound on lane steps (a safety net: orbits not finished come back as NaN);
+    `shrink` (static): once the queue is empty, the lanes still running are packed into
+    ``lanes // shrink`` lanes as soon as they fit, then ``lanes // shrink²`` … (down to 8):
+    the long tail of a few slow orbits then costs a narrow lane step per step instead of
+    the full width (1 keeps the full width to the end); `budget`: optional
+    ``budget(lane) -> int``, an orbit's step budget — an orbit that has made that many
+    counted steps is retired at once, its state at the time reached written to every output
+    not yet recorded.
 
     **Returns:** ``(out, steps)``: the recorded states (k, n, m) and the counted steps per
     orbit (n,).
@@ -68,6 +87,7 @@ def run_lanes(
     lanes = int(min(lanes, n))
     dtype = targets.dtype
     vstep = jax.vmap(step)
+    vemit = jax.vmap(emit)
     first = jax.tree.map(lambda a: a[:lanes], queue)
     m = jax.eval_shape(emit, jax.tree.map(lambda a: a[0], first)).shape[0]
     state = dict(
@@ -81,16 +101,14 @@ def run_lanes(
         steps=jnp.zeros((n,), jnp.int32),
         it=jnp.asarray(0, jnp.int32),
     )
-
-    def cond(s):
-        return jnp.any(s["idx"] < n) & (s["it"] < max_iterations)
+    t_idx = jnp.arange(n_t, dtype=jnp.int32)
 
     def body(s):
         active = s["idx"] < n
         # Idle lanes aim at their own time: zero-length steps, no garbage.
         target = jnp.where(active, targets[jnp.minimum(s["j"], n_t - 1)], s["t"])
         lane, t, landed, counted = vstep(s["lane"], s["t"], target)
-        rec_state = jax.vmap(emit)(lane)
+        rec_state = vemit(lane)
         # An orbit whose state or time stopped being finite can never land: retire it
         # (its outputs stay NaN) instead of stepping it until max_iterations.
         broken = active & ~(jnp.all(jnp.isfinite(rec_state), axis=1) & jnp.isfinite(t))
@@ -99,7 +117,17 @@ def run_lanes(
         rec = jnp.where(landed, s["idx"], n)
         out = s["out"].at[s["j"], rec].set(rec_state, mode="drop")
         j = jnp.where(broken, n_t, s["j"] + landed.astype(jnp.int32))
-        done = (landed | broken) & (j >= n_t)
+        if budget is not None:
+            # Out of budget: the state reached fills every output not yet written.
+            spent = active & ~broken & (j < n_t) & (nsteps >= jax.vmap(budget)(lane))
+            fill = spent[None, :] & (t_idx[:, None] >= j[None, :])
+            rows = jnp.where(fill, t_idx[:, None], n_t)
+            cols = jnp.broadcast_to(jnp.where(spent, s["idx"], n)[None, :], rows.shape)
+            out = out.at[rows, cols].set(jnp.broadcast_to(rec_state[None], rows.shape + (m,)), mode="drop")
+            j = jnp.where(spent, n_t, j)
+            done = (landed | broken | spent) & (j >= n_t)
+        else:
+            done = (landed | broken) & (j >= n_t)
         steps = s["steps"].at[jnp.where(done, s["idx"], n)].set(nsteps, mode="drop")
         # Refill finished lanes from the queue.
         rank = jnp.cumsum(done, dtype=jnp.int32) - 1
@@ -119,8 +147,22 @@ def run_lanes(
             it=s["it"] + 1,
         )
 
-    final = jax.lax.while_loop(cond, body, state)
-    return final["out"], final["steps"]
+    widths = lane_widths(lanes, shrink)
+    for k, width in enumerate(widths):
+        narrower = widths[k + 1] if k + 1 < len(widths) else 0
+
+        def cond(s, narrower=narrower):
+            active = s["idx"] < n
+            keep = (s["next"] < n) | (jnp.sum(active, dtype=jnp.int32) > narrower)
+            return jnp.any(active) & keep & (s["it"] < max_iterations)
+
+        state = jax.lax.while_loop(cond, body, state)
+        if narrower:
+            # Pack the lanes still running into the first `narrower` lanes (stable order).
+            keep = jnp.argsort(state["idx"] >= n, stable=True)[:narrower]
+            per_lane = ("idx", "lane", "t", "j", "nsteps")
+            state = {k_: (jax.tree.map(lambda a: a[keep], v) if k_ in per_lane else v) for k_, v in state.items()}
+    return state["out"], state["steps"]
 
 
 def run_queue(

@@ -22,6 +22,8 @@ set by rtol (measured in ``benchmarks/README.md``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import diffrax
 import equinox as eqx
 import jax
@@ -78,6 +80,14 @@ class ErrorControlledRK(AbstractSolver):
       device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
     - `max_iterations` (static): bound on lane steps per device (a safety net; orbits not
       finished come back as NaN).
+    - `max_steps`: optional step budget per orbit (a scalar or one integer per orbit, (N,)):
+      an orbit that has made that many accepted steps stops there, and its state **at the
+      time reached** (not at the output time) is returned for every output not yet
+      recorded; its ``n_steps`` then equals its budget. For orbits whose exact phase does
+      not matter (e.g. stars bound deep inside a galaxy's cusp, far from every observable),
+      to bound their cost. ``None`` (default): no budget.
+    - `shrink` (static): lane-width reduction factor once the queue is empty (the tail of
+      slow orbits runs on ``lanes // shrink``, then ``lanes // shrink²`` … lanes; 1: never).
     """
 
     tableau: str = eqx.field(static=True)
@@ -86,6 +96,8 @@ class ErrorControlledRK(AbstractSolver):
     safety: Float[ArrayLike, ""]
     lanes: int | None = eqx.field(static=True)
     max_iterations: int = eqx.field(static=True)
+    max_steps: Any
+    shrink: int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -96,6 +108,8 @@ class ErrorControlledRK(AbstractSolver):
         safety=0.9,
         lanes: int | None = None,
         max_iterations: int = 50_000_000,
+        max_steps=None,
+        shrink: int = 8,
     ):
         if tableau not in TABLEAUX:
             raise ValueError(f"ErrorControlledRK: tableau must be one of {sorted(TABLEAUX)}; got {tableau!r}")
@@ -111,6 +125,17 @@ class ErrorControlledRK(AbstractSolver):
         )
         self.lanes = None if lanes is None else check_int(lanes, "ErrorControlledRK: lanes")
         self.max_iterations = check_int(max_iterations, "ErrorControlledRK: max_iterations")
+        if max_steps is None:
+            self.max_steps = None
+        else:
+            ms = concrete_array(max_steps, "ErrorControlledRK: max_steps")
+            if ms is not None and (ms.ndim > 1 or np.any(ms < 1) or np.any(ms != np.round(ms))):
+                raise ValueError(
+                    "ErrorControlledRK: max_steps must be a positive integer or one positive integer per "
+                    f"orbit (N,); got {max_steps!r}"
+                )
+            self.max_steps = jnp.asarray(max_steps, jnp.int32)
+        self.shrink = check_int(shrink, "ErrorControlledRK: shrink")
 
     @property
     def name(self) -> str:
@@ -140,6 +165,14 @@ class ErrorControlledRK(AbstractSolver):
             rtol=jnp.broadcast_to(rtol, (n,)),
             ep=jnp.ones((n,), dtype),
         )
+        has_budget = self.max_steps is not None
+        if has_budget:
+            if self.max_steps.ndim == 1 and self.max_steps.shape != (n,):
+                raise ValueError(
+                    f"ErrorControlledRK.max_steps must be a scalar or one value per orbit, shape ({n},); "
+                    f"got shape {self.max_steps.shape}"
+                )
+            queue["budget"] = jnp.broadcast_to(self.max_steps, (n,))
         lanes = self.lanes or default_lanes(n, len(devices))
         dyn, static = eqx.partition((term, args), eqx.is_array)
         max_iterations = self.max_iterations
@@ -153,9 +186,13 @@ class ErrorControlledRK(AbstractSolver):
                     term_, tab, args_, lane["rtol"], atol, safety, direction_, lane["y"], lane["k"], t, lane["h"],
                     lane["ep"], target,
                 )
-                return dict(y=y, k=k, h=h_new, rtol=lane["rtol"], ep=ep), t1, landed, accepted
+                new = dict(lane, y=y, k=k, h=h_new, ep=ep)
+                return new, t1, landed, accepted
 
-            return run_lanes(step, lambda lane: lane["y"], q, t0_, targets_, lanes=lanes, max_iterations=max_iterations)
+            return run_lanes(
+                step, lambda lane: lane["y"], q, t0_, targets_, lanes=lanes, max_iterations=max_iterations,
+                shrink=self.shrink, budget=(lambda lane: lane["budget"]) if has_budget else None,
+            )
 
         # Longest first: the number of initial steps that would cover the interval.
         return run_queue(

@@ -8,6 +8,7 @@ positions of any batch shape (..., 3) in kpc. Parameters are differentiable leav
 
 from ._base import AbstractPotential, AbstractSphericalPotential, CompositePotential
 from ._disc import MiyamotoNagai, MN3ExponentialDisc
+from ._expdisc import ExponentialDisc
 from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_roll
 from ._moving import TranslatingPotential
 from ._presets import MilkyWayPotential2022, MWPotential2014, lmc, lmc_scale_radius, milky_way, solve_c200
@@ -17,6 +18,7 @@ __all__ = [
     "AbstractPotential",
     "AbstractSphericalPotential",
     "CompositePotential",
+    "ExponentialDisc",
     "FlattenedNFW",
     "Hernquist",
     "MiyamotoNagai",

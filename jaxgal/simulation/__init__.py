@@ -28,7 +28,9 @@ from ._stages import (
     evolve_tracers,
     initial_halo,
     lmc_orbit,
+    parked_stars,
     present_day_lmc,
+    tracer_step_budgets,
     tracer_tolerances,
 )
 from ._observe_suite import default_observation_model, observation_identifiers, observe_suite
@@ -71,6 +73,7 @@ __all__ = [
     "log_prior",
     "observation_identifiers",
     "observe_suite",
+    "parked_stars",
     "present_day_lmc",
     "read_manifest",
     "run_chunk",
@@ -79,6 +82,7 @@ __all__ = [
     "sample_prior",
     "simulate",
     "simulate_batch",
+    "tracer_step_budgets",
     "tracer_tolerances",
     "update_manifest",
 ]

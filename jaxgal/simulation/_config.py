@@ -112,7 +112,11 @@ class SimulationConfig(eqx.Module):
     inner_radius: float = eqx.field(static=True, default=20.0)
     inner_rtol: float = eqx.field(static=True, default=1e-5)
     tracer_dt: float = eqx.field(static=True, default=1.0)
+    park_radius: float | None = eqx.field(static=True, default=10.0)
+    park_rtol: float = eqx.field(static=True, default=1e-3)
+    park_max_steps: int = eqx.field(static=True, default=2000)
     lanes: int | None = eqx.field(static=True, default=None)
+    lane_shrink: int = eqx.field(static=True, default=8)
     force_dtype: Any = eqx.field(static=True, default=None)
     devices: tuple | None = eqx.field(static=True, default=None)
     df_n_grid: int = eqx.field(static=True, default=256)
@@ -129,7 +133,7 @@ class SimulationConfig(eqx.Module):
             )
         if self.orbit_method not in ORBIT_METHODS:
             raise ValueError(f"SimulationConfig: orbit_method must be one of {list(ORBIT_METHODS)}; got {self.orbit_method!r}")
-        for name in ("orbit_dt", "tracer_rtol", "inner_radius", "inner_rtol", "tracer_dt", "df_r_min", "r_max_sample"):
+        for name in ("orbit_dt", "tracer_rtol", "inner_radius", "inner_rtol", "park_rtol", "tracer_dt", "df_r_min", "r_max_sample"):
             check_finite_scalar(getattr(self, name), f"SimulationConfig: {name}", lo=0.0, closed=(False, True))
         if self.orbit_step is not None:
             check_finite_scalar(self.orbit_step, "SimulationConfig: orbit_step", lo=0.0, closed=(False, True))
@@ -139,3 +143,7 @@ class SimulationConfig(eqx.Module):
         check_int(self.df_n_speed, "SimulationConfig: df_n_speed", lo=2)
         if self.lanes is not None:
             check_int(self.lanes, "SimulationConfig: lanes")
+        if self.park_radius is not None:
+            check_finite_scalar(self.park_radius, "SimulationConfig: park_radius", lo=0.0, closed=(False, True))
+        check_int(self.park_max_steps, "SimulationConfig: park_max_steps")
+        check_int(self.lane_shrink, "SimulationConfig: lane_shrink")

@@ -24,6 +24,7 @@ from ._stages import (
     initial_halo,
     lmc_orbit,
     present_day_lmc,
+    tracer_step_budgets,
     tracer_tolerances,
 )
 from ._theta import Theta, as_theta, check_theta
@@ -44,7 +45,8 @@ class SimulationResult(eqx.Module):
     - `derived`: dict of scalars (:func:`~jaxgal.simulation.derived_quantities`):
       ``m_mw_50``, ``m_lmc_50`` [Msun], ``m200`` [Msun], ``c200``, ``c200_clipped``,
       ``a_lmc`` [kpc], ``ln_coulomb``, ``lambda_df``, ``mass_ratio``, ``lmc_pericentre``
-      [kpc], ``lmc_pericentre_time`` [Myr], ``max_tracer_steps``.
+      [kpc], ``lmc_pericentre_time`` [Myr], ``max_tracer_steps``, ``n_parked``,
+      ``n_parked_stopped`` (``docs/simulation.md``, Throughput).
     - `theta`: the :class:`~jaxgal.simulation.Theta` simulated.
     """
 
@@ -62,8 +64,11 @@ def _simulate(theta: Theta, key, n_particles: int, model: SimulationModel, confi
     w_lmc = present_day_lmc(theta, model)
     orbit, ln_coulomb = lmc_orbit(models, theta, w_lmc, model, config)
     df, w0 = initial_halo(models.mw, theta, key, n_particles, model, config)
-    w1, n_steps = evolve_tracers(models, orbit, w0, tracer_tolerances(df, w0, config), model, config, devices)
-    derived = derived_quantities(models, theta, orbit, ln_coulomb, n_steps)
+    budgets = tracer_step_budgets(df, w0, config)
+    w1, n_steps = evolve_tracers(
+        models, orbit, w0, tracer_tolerances(df, w0, config), model, config, devices, max_steps=budgets
+    )
+    derived = derived_quantities(models, theta, orbit, ln_coulomb, n_steps, max_steps=budgets)
     return SimulationResult(particles=w1, initial_particles=w0, orbit=orbit, derived=derived, theta=theta)
 
 

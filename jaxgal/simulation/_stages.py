@@ -48,7 +48,9 @@ __all__ = [
     "present_day_lmc",
     "lmc_orbit",
     "initial_halo",
+    "parked_stars",
     "tracer_tolerances",
+    "tracer_step_budgets",
     "evolve_tracers",
     "derived_quantities",
 ]
@@ -121,22 +123,51 @@ def initial_halo(
     return df, df.sample(key, n_particles, r_max_sample=config.r_max_sample, n_speed=config.df_n_speed)
 
 
-def tracer_tolerances(df: ConstantBetaDF, w0, config: SimulationConfig) -> Float[Array, " n"]:
-    """Per-star rtol: ``inner_rtol`` for stars whose monopole apocentre lies inside
-    ``inner_radius`` (ε = Ψ(r) − v²/2 > Ψ(inner_radius)), ``tracer_rtol`` otherwise."""
+def _binding(df: ConstantBetaDF, w0) -> Float[Array, " n"]:
+    """ε = Ψ(r) − v²/2 in the MW's monopole at −t_infall (positive: bound)."""
     r = jnp.linalg.norm(w0[:, :3], axis=1)
-    eps = df.psi(r) - 0.5 * jnp.sum(w0[:, 3:] ** 2, axis=1)
-    inner = eps > df.psi(config.inner_radius)
-    return jnp.where(inner, config.inner_rtol, config.tracer_rtol)
+    return df.psi(r) - 0.5 * jnp.sum(w0[:, 3:] ** 2, axis=1)
+
+
+def parked_stars(df: ConstantBetaDF, w0, config: SimulationConfig) -> Array:
+    """The stars whose monopole apocentre lies inside ``config.park_radius`` (ε > Ψ(park_radius)):
+    bound deep inside the Milky Way, far inside the summaries' volume (r_gal ≥ 30 kpc);
+    all False when ``park_radius`` is None."""
+    if config.park_radius is None:
+        return jnp.zeros(w0.shape[:1], bool)
+    return _binding(df, w0) > df.psi(config.park_radius)
+
+
+def tracer_tolerances(df: ConstantBetaDF, w0, config: SimulationConfig) -> Float[Array, " n"]:
+    """Per-star rtol: ``park_rtol`` for the parked stars (:func:`parked_stars`),
+    ``inner_rtol`` for the other stars whose monopole apocentre lies inside ``inner_radius``
+    (ε = Ψ(r) − v²/2 > Ψ(inner_radius)), ``tracer_rtol`` otherwise."""
+    inner = _binding(df, w0) > df.psi(config.inner_radius)
+    rtol = jnp.where(inner, config.inner_rtol, config.tracer_rtol)
+    return jnp.where(parked_stars(df, w0, config), config.park_rtol, rtol)
+
+
+def tracer_step_budgets(df: ConstantBetaDF, w0, config: SimulationConfig) -> Array:
+    """Per-star step budget of the error-controlled tracer solver: ``park_max_steps`` for the
+    parked stars (:func:`parked_stars`), unlimited (2³¹ − 1) for the others. A parked star
+    that needs more steps (a tightly bound orbit in the bulge's cusp, hundreds of orbital
+    periods in 2.2 Gyr) is returned at the phase it reached when the budget ran out."""
+    big = jnp.iinfo(jnp.int32).max
+    return jnp.where(parked_stars(df, w0, config), jnp.int32(config.park_max_steps), jnp.int32(big))
 
 
 def evolve_tracers(
-    models: MWLMCModels, orbit: TwoBodyOrbit, w0, rtol, model: SimulationModel, config: SimulationConfig, devices
+    models: MWLMCModels, orbit: TwoBodyOrbit, w0, rtol, model: SimulationModel, config: SimulationConfig, devices,
+    max_steps=None,
 ) -> tuple[Float[Array, "n 6"], Array]:
     """Stage 5: the stars from −t_infall to today in the MW-centred frame with the LMC's
-    tidal force. **Returns:** ``(particles (n, 6) [kpc, km/s], steps per star)``."""
+    tidal force; ``rtol`` and ``max_steps`` per star (:func:`tracer_tolerances`,
+    :func:`tracer_step_budgets`; used by the error-controlled solvers). **Returns:**
+    ``(particles (n, 6) [kpc, km/s], steps per star)``."""
     if config.tracer_method in TRACER_TABLEAUX:
-        solver = ErrorControlledRK(config.tracer_method, rtol=rtol, lanes=config.lanes)
+        solver = ErrorControlledRK(
+            config.tracer_method, rtol=rtol, lanes=config.lanes, max_steps=max_steps, shrink=config.lane_shrink
+        )
     else:
         solver = solver_from_method(config.tracer_method, config.tracer_dt)
     res = integrate_orbits(
@@ -146,11 +177,15 @@ def evolve_tracers(
     return res.w, res.n_steps
 
 
-def derived_quantities(models: MWLMCModels, theta: Theta, orbit: TwoBodyOrbit, ln_coulomb, n_steps) -> dict:
+def derived_quantities(
+    models: MWLMCModels, theta: Theta, orbit: TwoBodyOrbit, ln_coulomb, n_steps, max_steps=None
+) -> dict:
     """Stage 6: ``m_mw_50`` M_MW(<50 kpc) [Msun] (spherical average), ``m_lmc_50``
     M_LMC(<50 kpc) [Msun], ``m200`` [Msun], ``c200``, ``c200_clipped`` (bool), ``a_lmc``
     [kpc], ``ln_coulomb``, ``lambda_df``, ``mass_ratio`` M_LMC/M200, ``lmc_pericentre``
-    [kpc], ``lmc_pericentre_time`` [Myr], ``max_tracer_steps``."""
+    [kpc], ``lmc_pericentre_time`` [Myr], ``max_tracer_steps``, and with the step budgets
+    ``max_steps`` (:func:`tracer_step_budgets`) ``n_parked`` (stars with a budget) and
+    ``n_parked_stopped`` (stars that used all of it: returned at the phase reached)."""
     m200 = 10.0**theta.log10_m200
     peri, t_peri = orbit.pericentre()
     r50 = jnp.asarray(50.0, dtype=m200.dtype)
@@ -167,4 +202,7 @@ def derived_quantities(models: MWLMCModels, theta: Theta, orbit: TwoBodyOrbit, l
         "lmc_pericentre": peri,
         "lmc_pericentre_time": t_peri,
         "max_tracer_steps": jnp.max(n_steps),
-    }
+    } | ({} if max_steps is None else {
+        "n_parked": jnp.sum(max_steps < jnp.iinfo(jnp.int32).max),
+        "n_parked_stopped": jnp.sum(n_steps >= max_steps),
+    })

@@ -637,3 +637,44 @@ def test_integrate_orbits_does_not_retrace():
             other["solver"] = ji.ErrorControlledRK("tsit5", rtol=3e-9, lanes=2)
         ji.integrate_orbits(jg.potentials.Plummer(2e11, 1.5), w0 * 1.1, 10.0, 60.0, **other)
         assert eqx.debug.get_num_traces(_integrate) == n, kw
+
+
+def test_shrinking_lanes_and_step_budgets():
+    """Lanes packed for the tail (``shrink``) change nothing but the cost: each orbit's steps
+    are the same arithmetic, so states equal the full-width run to 1e-12 and step counts
+    exactly (70 orbits, 64 → 8 lanes, a long-tailed mix of inner and outer orbits in a
+    Hernquist sphere). Step budgets (``max_steps``): an orbit given a third of the steps it
+    needs stops after exactly that many, still on its orbit (energy conserved to 1e-6 in
+    the static potential, while its position differs from the finished orbit's); orbits
+    whose budget suffices are untouched (same steps; states to 1e-10, the round-off of a
+    differently compiled program); a bad budget raises."""
+    pot = jg.potentials.Hernquist(1e11, 2.0)
+    rng = np.random.default_rng(5)
+    r = np.exp(rng.uniform(np.log(0.3), np.log(60.0), 70))
+    x = r[:, None] * np.array([1.0, 0.0, 0.0])
+    vc = np.asarray(pot.circular_velocity(r))
+    w0 = np.concatenate([x, (rng.uniform(0.2, 1.0, 70) * vc)[:, None] * np.array([0.0, 0.6, 0.8])], axis=1)
+
+    def run(**kw):
+        return ji.integrate_orbits(pot, w0, 0.0, 300.0, solver=ji.ErrorControlledRK("dopri5", rtol=1e-8, lanes=64, **kw))
+
+    full, packed = run(shrink=1), run(shrink=8)
+    steps = np.asarray(full.n_steps)
+    assert steps.max() > 4 * np.median(steps)  # a tail to pack
+    np.testing.assert_array_equal(np.asarray(packed.n_steps), steps)
+    np.testing.assert_allclose(np.asarray(packed.w), np.asarray(full.w), rtol=1e-12, atol=1e-12)
+
+    k = int(np.argmax(steps))
+    budget = np.full(70, steps.max() + 10)
+    budget[k] = steps[k] // 3
+    capped = run(shrink=8, max_steps=budget)
+    others = np.arange(70) != k
+    assert int(capped.n_steps[k]) == budget[k]
+    np.testing.assert_array_equal(np.asarray(capped.n_steps)[others], steps[others])
+    # (another compiled program: round-off differs at 1e-12 over ~1,000 steps)
+    np.testing.assert_allclose(np.asarray(capped.w)[others], np.asarray(full.w)[others], rtol=1e-10, atol=1e-10)
+    e0, e1 = energy(pot, w0[k]), energy(pot, np.asarray(capped.w[k]))
+    assert abs(e1 / e0 - 1) < 1e-6
+    assert np.linalg.norm(np.asarray(capped.w[k, :3]) - np.asarray(full.w[k, :3])) > 1e-3
+    with pytest.raises(ValueError, match="max_steps"):
+        ji.ErrorControlledRK("dopri5", max_steps=0)

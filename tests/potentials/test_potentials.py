@@ -50,6 +50,7 @@ from jaxgal.potentials import (
     CompositePotential,
     Hernquist,
     MiyamotoNagai,
+    ExponentialDisc,
     MN3ExponentialDisc,
     MilkyWayPotential2022,
     MWPotential2014,
@@ -83,6 +84,7 @@ class Case:
     - `centre`: where the probe points are centred [kpc] (moving potentials).
     - `volume_integral`: whether mass_enclosed is checked against a volume integral of the
       density over a sphere about the origin.
+    - `poisson_rtol`: tolerance of the Poisson check (relative to the cancelling terms).
     """
 
     make: Callable[[], AbstractPotential]
@@ -93,6 +95,16 @@ class Case:
     t: float = 0.0
     centre: tuple = (0.0, 0.0, 0.0)
     volume_integral: bool = True
+    poisson_rtol: float = 1e-7
+
+
+#: Poisson tolerance of the tabulated exponential disc. Its density has a kink at z = 0
+#: (ρ ∝ e^{−|z|/z_d}) and the bicubic table's third derivatives jump at z = 0 and on the
+#: axis R = 0 (|z| and R enter as u, v ≥ 0), so a central difference of the force whose
+#: stencil straddles them has a first-order error ≈ h |∂³Φ/∂z³| / 2 = (h / 2z_d) 4πGρ:
+#: 5e-4 relative at the test's step h = 3e-4 kpc (measured 3.3e-4 on the plane); elsewhere
+#: the check holds to 1e-7.
+POISSON_RTOL_TABLE = 1e-3
 
 
 def _tree_param(make, getter, name, value):
@@ -153,6 +165,11 @@ def _mn3_exp():
 
 def _mn3_sech_neg():
     return MN3ExponentialDisc(4.7717e10, 2.6, 0.3, sech2_z=True, positive_density=False)
+
+
+def _expdisc():
+    # the paper's exact exponential disc (tabulated potential)
+    return ExponentialDisc(5e10, 2.5, 0.3)
 
 
 def _composite():
@@ -263,6 +280,22 @@ REGISTRY: dict[str, Case] = {
             _tree_param(_mn3_sech_neg, lambda p: p.h_R, "h_R", 2.6),
             _tree_param(_mn3_sech_neg, lambda p: p.h_z, "h_z", 0.3),
         ),
+    ),
+    "ExponentialDisc": Case(
+        _expdisc,
+        2.5,
+        0.3,
+        (
+            _tree_param(_expdisc, lambda p: p.mass, "mass", 5e10),
+            _tree_param(_expdisc, lambda p: p.r_d, "r_d", 2.5),
+        ),
+        # its density is the table's Laplacian (autodiff), which is piecewise smooth; the
+        # base-class Gauss integral is tested on the Miyamoto-Nagai discs, and its
+        # M(<r) against the exact mass in test_expdisc.py
+        volume_integral=False,
+        # the bicubic table's second derivatives jump across cell edges, so a finite-
+        # difference divergence straddling an edge differs from the in-cell Laplacian
+        poisson_rtol=POISSON_RTOL_TABLE,
     ),
     "CompositePotential": Case(
         _composite,
@@ -546,7 +579,7 @@ def test_poisson_equation(case):
     diag = np.stack([jac[:, i, i] for i in range(3)], -1)
     div, mag = diag.sum(-1), np.abs(diag).sum(-1)
     rho = d["rho"][: d["nb"]]
-    np.testing.assert_array_less(np.abs(div - 4 * np.pi * U.G * rho), 1e-7 * mag)
+    np.testing.assert_array_less(np.abs(div - 4 * np.pi * U.G * rho), c.poisson_rtol * mag)
     assert np.max(rho) > 0
 
 
