@@ -22,8 +22,8 @@ Sections (all in one run, seeded):
    rk4 at 0.25 Myr), next to the median Poisson error of the summaries (what a simulation
    can resolve anyway).
 6. **Prior draws** (``--draws K``): K seeded prior draws, each simulated with the default
-   configuration and the previous tracer numerics (no parked stars, full-width lanes) in
-   turn (same load), seconds per simulation (compile excluded), then every one of the 52
+   configuration, with parked stars (``park_radius=10``) and with the previous tracer
+   numerics (full-width lanes) in turn (same load), seconds per simulation (compile excluded), then every one of the 52
    summaries against a converged reference of the same stars (``reference_config``:
    dopri8 at rtol 1e-10 for every star), in units of its Poisson error (s/√N for a mean,
    s/√(2N) for a dispersion); the criterion is ≤ 0.2 for every summary and draw.
@@ -148,7 +148,7 @@ def stage_functions(theta, n, model, config):
     return models.mw, models.lmc, df_stage, orbit_stage, tracer_stage
 
 
-#: The tracer numerics before the parked stars and the shrinking lanes (section 6's peer).
+#: The tracer numerics before the shrinking lanes (section 6's peer).
 def baseline_config():
     return S.SimulationConfig(park_radius=None, lane_shrink=1)
 
@@ -187,9 +187,9 @@ def prior_draws_section(args, records):
     k = args.draws
     thetas = S.as_theta(S.sample_prior(jax.random.PRNGKey(args.seed + 11), k))
     keys = jax.random.split(jax.random.PRNGKey(args.seed + 12), k)
-    configs = {"default": S.SimulationConfig()}
+    configs = {"default": S.SimulationConfig(), "parked (park_radius 10 kpc)": S.SimulationConfig(park_radius=10.0)}
     if not args.no_baseline:
-        configs["previous (no parking, full-width lanes)"] = baseline_config()
+        configs["previous (full-width lanes)"] = baseline_config()
     load0 = os.getloadavg()
     print(f"\n6. {k} prior draws, n = {n}: seconds per simulation (compile excluded) and the summaries "
           f"against converged references; load average {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f}")
@@ -209,7 +209,7 @@ def prior_draws_section(args, records):
             p = np.asarray(_block(res.particles))
             times[c].append(time.perf_counter() - tic)
             parts[c].append(p)
-            if c == "default":
+            if c.startswith("parked"):
                 derived.append({kk: float(v) for kk, v in res.derived.items()})
         print(f"  draw {i:2d}: " + ", ".join(f"{c.split(' ')[0]} {times[c][-1]:6.2f} s" for c in configs)
               + f"; max steps {int(derived[-1]['max_tracer_steps'])}, parked {int(derived[-1].get('n_parked', 0))} "
@@ -218,8 +218,8 @@ def prior_draws_section(args, records):
         t = np.asarray(times[c])
         print(f"  {c}: mean {t.mean():.2f} s per simulation (median {np.median(t):.2f}, max {t.max():.2f})")
     if len(configs) > 1:
-        ratio = np.asarray(times["default"]).sum() / np.asarray(times[list(configs)[1]]).sum()
-        print(f"  default / previous: {ratio:.3f} (same run, interleaved)")
+        tot = {c: np.asarray(times[c]).sum() for c in configs}
+        print("  relative to default (same run, interleaved): " + ", ".join(f"{c} {tot[c] / tot['default']:.3f}" for c in configs))
     rec = dict(n=n, draws=k, load_before=load0, seconds={c: list(map(float, t)) for c, t in times.items()}, derived=derived)
     # accuracy: converged references of the same stars
     ref_cfg = reference_config()
@@ -237,8 +237,8 @@ def prior_draws_section(args, records):
         row = {c: float(np.nanmax(poisson_units(parts[c][i], ref))) for c in configs}
         # where the parked stars end in the converged reference
         th_i = one(i)
-        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, keys[i], n, S.SimulationModel(), configs["default"])
-        parked = np.asarray(S.parked_stars(df, w0, configs["default"]))
+        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, keys[i], n, S.SimulationModel(), S.SimulationConfig())
+        parked = np.asarray(S.parked_stars(df, w0, S.SimulationConfig(park_radius=10.0)))
         r_ref = np.linalg.norm(ref[:, :3], axis=1)
         row["parked_max_r_ref_kpc"] = float(r_ref[parked].max()) if parked.any() else 0.0
         row["parked_in_summary_volume"] = int(np.sum(parked & (r_ref >= 30.0) & (r_ref <= 160.0)))
