@@ -176,7 +176,8 @@ def poisson_units(particles_a, particles_ref):
             err[i] = vals_r[names.index(nm.replace("_mean_", "_sigma_"))] / np.sqrt(kept[i])
         else:
             err[i] = vals_r[i] / np.sqrt(2.0 * kept[i])
-    out = np.abs(vals_a - vals_r) / err
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.abs(vals_a - vals_r) / err
     return np.where(flags, np.nan, out)
 
 
@@ -224,6 +225,12 @@ def prior_draws_section(args, records):
     # accuracy: converged references of the same stars
     ref_cfg = reference_config()
     worst = []
+
+    @jax.jit
+    def parked_of(th_i, key_i):
+        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, key_i, n, S.SimulationModel(), S.SimulationConfig())
+        return S.parked_stars(df, w0, S.SimulationConfig(park_radius=10.0))
+
     tic = time.perf_counter()
     for i in range(k):
         path = None if args.ref_cache is None else os.path.join(args.ref_cache, f"ref_seed{args.seed}_n{n}_draw{i}.npy")
@@ -236,9 +243,7 @@ def prior_draws_section(args, records):
                 np.save(path, ref)
         row = {c: float(np.nanmax(poisson_units(parts[c][i], ref))) for c in configs}
         # where the parked stars end in the converged reference
-        th_i = one(i)
-        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, keys[i], n, S.SimulationModel(), S.SimulationConfig())
-        parked = np.asarray(S.parked_stars(df, w0, S.SimulationConfig(park_radius=10.0)))
+        parked = np.asarray(parked_of(one(i), keys[i]))
         r_ref = np.linalg.norm(ref[:, :3], axis=1)
         row["parked_max_r_ref_kpc"] = float(r_ref[parked].max()) if parked.any() else 0.0
         row["parked_in_summary_volume"] = int(np.sum(parked & (r_ref >= 30.0) & (r_ref <= 160.0)))
