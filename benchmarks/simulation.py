@@ -22,8 +22,8 @@ Sections (all in one run, seeded):
    rk4 at 0.25 Myr), next to the median Poisson error of the summaries (what a simulation
    can resolve anyway).
 6. **Prior draws** (``--draws K``): K seeded prior draws, each simulated with the default
-   configuration, with parked stars (``park_radius=10``) and with the previous tracer
-   numerics (full-width lanes) in turn (same load), seconds per simulation (compile excluded), then every one of the 52
+   configuration (parked stars, shrinking lanes), without parked stars
+   (``park_radius=None``) and with the previous tracer numerics (neither) in turn (same load), seconds per simulation (compile excluded), then every one of the 52
    summaries against a converged reference of the same stars (``reference_config``:
    dopri8 at rtol 1e-10 for every star), in units of its Poisson error (s/√N for a mean,
    s/√(2N) for a dispersion); the criterion is ≤ 0.2 for every summary and draw.
@@ -148,7 +148,7 @@ def stage_functions(theta, n, model, config):
     return models.mw, models.lmc, df_stage, orbit_stage, tracer_stage
 
 
-#: The tracer numerics before the shrinking lanes (section 6's peer).
+#: The tracer numerics before the parked stars and the shrinking lanes (section 6's peer).
 def baseline_config():
     return S.SimulationConfig(park_radius=None, lane_shrink=1)
 
@@ -188,9 +188,9 @@ def prior_draws_section(args, records):
     k = args.draws
     thetas = S.as_theta(S.sample_prior(jax.random.PRNGKey(args.seed + 11), k))
     keys = jax.random.split(jax.random.PRNGKey(args.seed + 12), k)
-    configs = {"default": S.SimulationConfig(), "parked (park_radius 10 kpc)": S.SimulationConfig(park_radius=10.0)}
+    configs = {"default": S.SimulationConfig(), "unparked (park_radius None)": S.SimulationConfig(park_radius=None)}
     if not args.no_baseline:
-        configs["previous (full-width lanes)"] = baseline_config()
+        configs["previous (no parking, full-width lanes)"] = baseline_config()
     load0 = os.getloadavg()
     print(f"\n6. {k} prior draws, n = {n}: seconds per simulation (compile excluded) and the summaries "
           f"against converged references; load average {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f}")
@@ -210,7 +210,7 @@ def prior_draws_section(args, records):
             p = np.asarray(_block(res.particles))
             times[c].append(time.perf_counter() - tic)
             parts[c].append(p)
-            if c.startswith("parked"):
+            if c == "default":
                 derived.append({kk: float(v) for kk, v in res.derived.items()})
         print(f"  draw {i:2d}: " + ", ".join(f"{c.split(' ')[0]} {times[c][-1]:6.2f} s" for c in configs)
               + f"; max steps {int(derived[-1]['max_tracer_steps'])}, parked {int(derived[-1].get('n_parked', 0))} "

@@ -97,8 +97,8 @@ class SimulationConfig(eqx.Module):
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
     (None: automatic). `lane_shrink` (8): once the queue of stars is empty, the lanes still
     running are packed into 1/8 of the width, then 1/64 (same results, a cheaper tail).
-    **Parked stars** (opt-in): with `park_radius` [kpc] set (e.g. 10; default None: off),
-    stars whose monopole apocentre at −t_infall lies inside it are integrated at
+    **Parked stars**: with `park_radius` [kpc] set (default 10; None: off), stars whose
+    monopole apocentre at −t_infall lies inside it are integrated at
     `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase
     reached (``docs/simulation.md``, Throughput; the summaries' accuracy check is
     ``benchmarks/simulation.py --draws 20``). `force_dtype`: e.g. ``jnp.float32`` for mixed precision. `devices`:
@@ -118,7 +118,7 @@ class SimulationConfig(eqx.Module):
     inner_radius: float = eqx.field(static=True, default=20.0)
     inner_rtol: float = eqx.field(static=True, default=1e-5)
     tracer_dt: float = eqx.field(static=True, default=1.0)
-    park_radius: float | None = eqx.field(static=True, default=None)
+    park_radius: float | None = eqx.field(static=True, default=10.0)
     park_rtol: float = eqx.field(static=True, default=1e-3)
     park_max_steps: int = eqx.field(static=True, default=2000)
     lanes: int | None = eqx.field(static=True, default=None)
