@@ -22,8 +22,8 @@ Sections (all in one run, seeded):
    rk4 at 0.25 Myr), next to the median Poisson error of the summaries (what a simulation
    can resolve anyway).
 6. **Prior draws** (``--draws K``): K seeded prior draws, each simulated with the default
-   configuration and the previous tracer numerics (no parked stars, full-width lanes) in
-   turn (same load), seconds per simulation (compile excluded), then every one of the 52
+   configuration (parked stars, shrinking lanes), without parked stars
+   (``park_radius=None``) and with the previous tracer numerics (neither) in turn (same load), seconds per simulation (compile excluded), then every one of the 52
    summaries against a converged reference of the same stars (``reference_config``:
    dopri8 at rtol 1e-10 for every star), in units of its Poisson error (s/√N for a mean,
    s/√(2N) for a dispersion); the criterion is ≤ 0.2 for every summary and draw.
@@ -176,7 +176,8 @@ def poisson_units(particles_a, particles_ref):
             err[i] = vals_r[names.index(nm.replace("_mean_", "_sigma_"))] / np.sqrt(kept[i])
         else:
             err[i] = vals_r[i] / np.sqrt(2.0 * kept[i])
-    out = np.abs(vals_a - vals_r) / err
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.abs(vals_a - vals_r) / err
     return np.where(flags, np.nan, out)
 
 
@@ -187,7 +188,7 @@ def prior_draws_section(args, records):
     k = args.draws
     thetas = S.as_theta(S.sample_prior(jax.random.PRNGKey(args.seed + 11), k))
     keys = jax.random.split(jax.random.PRNGKey(args.seed + 12), k)
-    configs = {"default": S.SimulationConfig()}
+    configs = {"default": S.SimulationConfig(), "unparked (park_radius None)": S.SimulationConfig(park_radius=None)}
     if not args.no_baseline:
         configs["previous (no parking, full-width lanes)"] = baseline_config()
     load0 = os.getloadavg()
@@ -218,12 +219,18 @@ def prior_draws_section(args, records):
         t = np.asarray(times[c])
         print(f"  {c}: mean {t.mean():.2f} s per simulation (median {np.median(t):.2f}, max {t.max():.2f})")
     if len(configs) > 1:
-        ratio = np.asarray(times["default"]).sum() / np.asarray(times[list(configs)[1]]).sum()
-        print(f"  default / previous: {ratio:.3f} (same run, interleaved)")
+        tot = {c: np.asarray(times[c]).sum() for c in configs}
+        print("  relative to default (same run, interleaved): " + ", ".join(f"{c} {tot[c] / tot['default']:.3f}" for c in configs))
     rec = dict(n=n, draws=k, load_before=load0, seconds={c: list(map(float, t)) for c, t in times.items()}, derived=derived)
     # accuracy: converged references of the same stars
     ref_cfg = reference_config()
     worst = []
+
+    @jax.jit
+    def parked_of(th_i, key_i):
+        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, key_i, n, S.SimulationModel(), S.SimulationConfig())
+        return S.parked_stars(df, w0, S.SimulationConfig(park_radius=10.0))
+
     tic = time.perf_counter()
     for i in range(k):
         path = None if args.ref_cache is None else os.path.join(args.ref_cache, f"ref_seed{args.seed}_n{n}_draw{i}.npy")
@@ -236,9 +243,7 @@ def prior_draws_section(args, records):
                 np.save(path, ref)
         row = {c: float(np.nanmax(poisson_units(parts[c][i], ref))) for c in configs}
         # where the parked stars end in the converged reference
-        th_i = one(i)
-        df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, keys[i], n, S.SimulationModel(), configs["default"])
-        parked = np.asarray(S.parked_stars(df, w0, configs["default"]))
+        parked = np.asarray(parked_of(one(i), keys[i]))
         r_ref = np.linalg.norm(ref[:, :3], axis=1)
         row["parked_max_r_ref_kpc"] = float(r_ref[parked].max()) if parked.any() else 0.0
         row["parked_in_summary_volume"] = int(np.sum(parked & (r_ref >= 30.0) & (r_ref <= 160.0)))

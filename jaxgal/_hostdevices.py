@@ -18,6 +18,7 @@ import sys
 __all__ = ["set_host_device_count", "backends_started"]
 
 _FLAG = "--xla_force_host_platform_device_count"
+_TIMEOUT_FLAG = "--xla_cpu_collective_call_terminate_timeout_seconds"
 
 
 def backends_started() -> bool:
@@ -47,4 +48,9 @@ def set_host_device_count(k: int | None) -> None:
             f"process); set XLA_FLAGS={_FLAG}={k} in the environment instead"
         )
     flags = re.sub(rf"{_FLAG}=\S+", "", os.environ.get("XLA_FLAGS", ""))
-    os.environ["XLA_FLAGS"] = f"{flags.strip()} {_FLAG}={k}".strip()
+    flags = f"{flags.strip()} {_FLAG}={k}".strip()
+    if k > 1 and _TIMEOUT_FLAG not in flags:
+        # XLA's CPU collectives abort when one device is > 40 s behind another (a busy
+        # machine, a long lane tail): wait up to an hour instead.
+        flags += f" {_TIMEOUT_FLAG}=3600"
+    os.environ["XLA_FLAGS"] = flags

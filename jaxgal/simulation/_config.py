@@ -95,7 +95,13 @@ class SimulationConfig(eqx.Module):
     the convergence of the summaries) and `inner_rtol` (1e-5) for stars whose monopole
     apocentre lies inside `inner_radius` [kpc] (20), or a fixed-step method (``"leapfrog"``,
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
-    (None: automatic). `force_dtype`: e.g. ``jnp.float32`` for mixed precision. `devices`:
+    (None: automatic). `lane_shrink` (8): once the queue of stars is empty, the lanes still
+    running are packed into 1/8 of the width, then 1/64 (same results, a cheaper tail).
+    **Parked stars**: with `park_radius` [kpc] set (default 10; None: off), stars whose
+    monopole apocentre at −t_infall lies inside it are integrated at
+    `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase
+    reached (``docs/simulation.md``, Throughput; the summaries' accuracy check is
+    ``benchmarks/simulation.py --draws 20``). `force_dtype`: e.g. ``jnp.float32`` for mixed precision. `devices`:
     devices to split the stars over (None: ``integrate_orbits``' default, all devices when
     each gets at least 1,024 stars; :func:`simulate_batch` splits simulations instead).
 
