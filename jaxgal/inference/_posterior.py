@@ -19,7 +19,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..simulation import FIDUCIAL_LMC_ICRS
-from ._errors import InputMismatchError, MissingInputError
+import warnings
+
+from ._errors import CatalogueColumnsError, InputMismatchError, MissingInputError, TooFewStarsError
 from ._npe import NPEEstimator, load_npe
 
 __all__ = ["DEFAULT_CONDITIONS", "posterior", "posterior_from_summaries", "shipped_estimator_path",
@@ -154,16 +156,25 @@ def posterior(
     **Returns:** a dict target name -> (n,) draws (for the paper's estimator at least
     ``log10_m200``, ``m_mw_50``, ``m_lmc_50`` [Msun], ``v_travel_100`` [km/s], ``beta0``).
     """
-    from ..observables import Catalogue, read_catalogue, summaries
+    from ..observables import Catalogue, catalogue_from_table, read_catalogue, summaries
 
-    if isinstance(catalogue, (str, os.PathLike)):
-        catalogue = read_catalogue(os.fspath(catalogue))
+    try:
+        if isinstance(catalogue, (str, os.PathLike)):
+            catalogue = read_catalogue(os.fspath(catalogue))
+        elif not isinstance(catalogue, Catalogue) and hasattr(catalogue, "colnames"):
+            catalogue = catalogue_from_table(catalogue)
+    except KeyError as e:
+        raise CatalogueColumnsError(f"posterior: {e.args[0] if e.args else e}") from None
     if not isinstance(catalogue, Catalogue):
-        raise TypeError(f"posterior: catalogue must be a jaxgal Catalogue or a file path; got {type(catalogue).__name__}")
+        raise TypeError(
+            f"posterior: catalogue must be a jaxgal Catalogue, an astropy Table or a file path; got "
+            f"{type(catalogue).__name__}"
+        )
     if catalogue.l.ndim != 1:
         raise ValueError(f"posterior: expected one catalogue (N stars); got a batch of shape {catalogue.l.shape}")
     est = load_shipped_estimator() if estimator is None else estimator
     s = summaries(catalogue, summary_config, frame=frame)
+    _check_counts(s, est)
     try:
         return posterior_from_summaries(key, s, n, est, **conditions)
     except MissingInputError as e:
@@ -171,7 +182,33 @@ def posterior(
         flagged = [nm for nm, f in zip(s.names, np.asarray(s.flags)) if f and nm in est.x_names
                    and nm not in est.missing_inputs]
         detail = ", ".join(f"{nm} ({counts[nm]:g} stars)" for nm in flagged)
-        raise MissingInputError(
-            f"the catalogue has too few stars in bins the estimator needs: {detail}. The estimator never saw "
-            f"these bins missing; retrain without them (train_npe(..., drop=[...])). [{e}]"
+        raise TooFewStarsError(
+            f"the catalogue has too few stars (fewer than the minimum of the summaries) in bins the estimator "
+            f"needs: {detail}. The estimator never saw these bins missing; retrain without them "
+            f"(train_npe(..., drop=[...]) or [inputs] drop in the training configuration). [{e}]"
         ) from None
+
+
+def _check_counts(s, est: NPEEstimator) -> None:
+    """Warn when the catalogue's star counts per bin differ from those the estimator's
+    training noise was matched to (``metadata["observation_counts"]``, written for the
+    shipped estimator): its summaries then scatter differently from the training ones and
+    the posterior's width is not calibrated for it."""
+    ref = est.metadata.get("observation_counts") if isinstance(est.metadata, dict) else None
+    if not ref:
+        return
+    ref = np.asarray(ref, dtype=float)
+    c = np.asarray(s.counts, dtype=float)
+    if ref.shape != c.shape:
+        return
+    ratio = np.where(ref > 0, c / np.where(ref > 0, ref, 1.0), 1.0)
+    off = (ratio < 0.5) | (ratio > 2.0)
+    if np.any(off):
+        names = [nm for nm, o in zip(s.names, off) if o]
+        warnings.warn(
+            f"posterior: the catalogue's star counts differ by more than a factor of 2 from those the estimator's "
+            f"training noise was matched to in {len(names)} bins (e.g. {names[:3]}); its summaries scatter "
+            "differently from the training ones, so the posterior width is not calibrated for this catalogue "
+            "(docs/inference.md, 'The shipped estimator')",
+            stacklevel=3,
+        )
