@@ -61,7 +61,8 @@ _REQUIRED = _Required()
 
 #: Every key of a training configuration and its default (``_REQUIRED``: must be given).
 TRAIN_DEFAULTS: dict = {
-    "suite": {"dir": _REQUIRED, "summaries": "summaries", "flags": "flags", "holdout": 0, "partial": False},
+    "suite": {"dir": _REQUIRED, "summaries": "summaries", "flags": "flags", "holdout": 0, "partial": False,
+              "require": []},
     "targets": {"names": ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"], "transforms": {}, "bounds": {}},
     "inputs": {"summaries": "all", "drop": [], "extra": []},
     "flow": {"layers": 5, "width": 50, "depth": 1, "activation": "tanh", "dtype": "float64"},
@@ -81,6 +82,7 @@ summaries = "summaries"       # key of the (n, 52) summaries (e.g. "summaries_ob
 flags = "flags"               # key of the (n, 52) flags (bins with too few stars -> NaN input); "" = none
 holdout = 500                 # last rows kept out of training, for `jaxgal diagnose`
 partial = false               # accept a suite folder with chunks still missing (the rows present)
+require = []                  # boolean columns that must be true for a row to be used, e.g. ["reflex_converged"]
 
 [targets]
 names = ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"]   # θ entries and derived_* / reflex_* columns
@@ -323,6 +325,16 @@ def _suite_inputs(suite: dict, cfg: dict):
     return x, names + list(extra)
 
 
+def _usable_rows(suite: dict, cfg: dict) -> np.ndarray:
+    """(n,) booleans: the rows whose ``[suite] require`` columns are all true."""
+    n = np.asarray(suite["theta"]).shape[0]
+    ok = np.ones(n, dtype=bool)
+    for name in cfg["suite"].get("require", []):
+        col = suite_columns(suite, [name], what="[suite] require")[:, 0]
+        ok &= np.isfinite(col) & (col != 0)
+    return ok
+
+
 def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
     """Train and save the estimator described by a validated configuration; returns it."""
     import jax
@@ -338,7 +350,10 @@ def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
     targets = cfg["targets"]["names"]
     theta = suite_columns(suite, targets, summaries_key=cfg["suite"]["summaries"], what="[targets] name")
     x, x_names = _suite_inputs(suite, cfg)
-    keep = slice(0, n - hold)
+    use = _usable_rows(suite, cfg)
+    keep = np.flatnonzero(use[: n - hold])
+    if keep.size < 10:
+        raise ValueError(f"only {keep.size} usable training rows (of {n - hold}); check [suite] require")
     path = out or cfg["output"]["path"]
     meta = {"suite": os.path.abspath(suite_dir),
             "suite_relative": os.path.relpath(os.path.abspath(suite_dir), os.path.abspath(path)),
@@ -348,8 +363,9 @@ def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
             "summaries_key": cfg["suite"]["summaries"],
             "flags_key": cfg["suite"]["flags"], "extra_inputs": list(cfg["inputs"]["extra"]),
             "n_rows": int(n), "train_rows": [0, int(n - hold)], "holdout_rows": [int(n - hold), int(n)],
+            "n_train_used": int(keep.size), "require": list(cfg["suite"].get("require", [])),
             "config": {k: v for k, v in cfg.items()}}
-    _log(f"training {cfg['training']['n_ensemble']} flows on {n - hold} simulations "
+    _log(f"training {cfg['training']['n_ensemble']} flows on {keep.size} simulations "
          f"({len(targets)} targets, {len(x_names)} inputs; {hold} held out)")
     est = train_npe(jax.random.key(cfg["training"]["seed"]), theta[keep], x[keep], cfg["training"]["n_ensemble"],
                     theta_names=targets, x_names=x_names, config=_npe_config(cfg, show_progress), metadata=meta)
@@ -445,7 +461,10 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
     if tuple(names) != est.x_names:
         raise ValueError("diagnose: the suite's inputs do not reproduce the estimator's inputs")
     theta = suite_columns(data, est.theta_names, summaries_key=skey, what="target")
-    x, theta = x[rows], theta[rows]
+    use = np.zeros(theta.shape[0], dtype=bool)
+    use[rows] = True
+    use &= _usable_rows(data, {"suite": {"require": meta.get("require", [])}})
+    x, theta = x[use], theta[use]
     _log(f"diagnose: {theta.shape[0]} held-out simulations x {n_samples} draws")
     k_draw, k_tarp = jax.random.split(jax.random.key(seed))
     draws = posterior_draws(k_draw, est, x, n_samples, progress=progress)
@@ -520,6 +539,8 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
     targets = cfg["targets"]["names"]
     theta = suite_columns(suite, targets, summaries_key=cfg["suite"]["summaries"], what="[targets] name")
     x, x_names = _suite_inputs(suite, cfg)
+    use = _usable_rows(suite, cfg)
+    theta, x = theta[use], x[use]
     n = theta.shape[0]
     edges = np.linspace(0, n, n_folds + 1).round().astype(int)
     draws = np.zeros((n, n_samples, len(targets)))
@@ -539,6 +560,7 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
     tarp = tarp_coverage(draws, theta, key=k_tarp)
     sbc = sbc_test(sbc_ranks(draws, theta), n_samples, names=targets)
     result = {"kind": "crossfit", "suite": os.path.abspath(cfg["suite"]["dir"]), "n_sims": int(n),
+              "n_rows_unusable": int((~use).sum()), "require": list(cfg["suite"].get("require", [])),
               "n_folds": n_folds, "n_samples": n_samples, "seed": seed, "targets": list(targets), "folds": folds,
               "tarp": tarp.to_dict(), "sbc": sbc.to_dict(), **_tarp_package_check(draws, theta, k_tarp)}
     med = np.median(draws, axis=1)
