@@ -10,7 +10,11 @@
   :func:`tracer_tolerances`, :func:`evolve_tracers`, :func:`derived_quantities`.
 - :func:`simulate_batch` — a batch split over the local devices.
 - :func:`run_suite` / :func:`load_suite` — resumable suites of prior draws, stored in
-  chunks that are each complete or absent, with the 52 summaries and derived quantities.
+  chunks that are each complete or absent, with the 52 summaries and derived quantities;
+  :func:`observe_suite` re-observes a suite's stored stars through an observation model
+  (observed summaries and reflex targets; :func:`default_observation_model`);
+  ``manifest.json`` (:func:`update_manifest`, :func:`read_manifest`); :func:`run_chunk`,
+  the unit of work, and :func:`run_suite_dask`, chunks as tasks on a Dask cluster.
 - Table 1 parameters: :class:`Theta`, :data:`THETA_NAMES`, :data:`THETA_RANGES`,
   :data:`PRIOR`, :func:`sample_prior`, :func:`log_prior`, :data:`FIDUCIAL_THETA`.
 """
@@ -27,7 +31,10 @@ from ._stages import (
     present_day_lmc,
     tracer_tolerances,
 )
-from ._suite import load_suite, run_suite
+from ._observe_suite import default_observation_model, observation_identifiers, observe_suite
+from ._dask import run_suite_dask
+from ._manifest import read_manifest, update_manifest
+from ._suite import load_suite, run_chunk, run_suite
 from ._theta import (
     FIDUCIAL_LMC_ICRS,
     FIDUCIAL_THETA,
@@ -55,16 +62,23 @@ __all__ = [
     "as_theta",
     "build_models",
     "check_theta",
+    "default_observation_model",
     "derived_quantities",
     "evolve_tracers",
     "initial_halo",
     "lmc_orbit",
     "load_suite",
     "log_prior",
+    "observation_identifiers",
+    "observe_suite",
     "present_day_lmc",
+    "read_manifest",
+    "run_chunk",
     "run_suite",
+    "run_suite_dask",
     "sample_prior",
     "simulate",
     "simulate_batch",
     "tracer_tolerances",
+    "update_manifest",
 ]

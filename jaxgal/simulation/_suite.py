@@ -1,22 +1,31 @@
-"""Resumable suites of MW–LMC simulations: ``run_suite`` and ``load_suite``.
+"""Resumable suites of MW–LMC simulations: ``run_suite``, ``run_chunk`` and ``load_suite``.
 
 A suite is a folder of chunk files ``chunk_00000.npz``, … plus ``suite.json`` (its
-settings). Simulation i uses θ_i = row i of ``sample_prior(PRNGKey(seed), n_sims)`` and the
-key ``fold_in(PRNGKey(seed + 1), i)``, so the suite is the same however it is chunked,
-interrupted or resumed. Each chunk is written to a temporary name and renamed when
-complete (an atomic step on POSIX file systems): a chunk file is either whole or absent,
-and a re-run skips the chunks present. Chunks hold plain arrays (``numpy.savez``, no
-pickle): θ, the summaries and their counts/flags, the derived quantities.
+settings) and ``manifest.json`` (versions, quality counts, timing: ``_manifest``).
+Simulation i uses θ_i = row i of ``sample_prior(PRNGKey(seed), n_sims)`` and the key
+``fold_in(PRNGKey(seed + 1), i)``, so the suite is the same however it is chunked,
+interrupted or resumed — byte for byte: the same seed and settings give identical chunk
+files. Each chunk is written to a temporary name and renamed when complete (an atomic step
+on POSIX file systems): a chunk file is either whole or absent, and a re-run skips the
+chunks present. Chunks hold plain arrays (``numpy.savez``, no pickle): θ, the noise-free
+summaries and their counts/flags, the derived quantities; with ``keep_particles`` the
+present-day stars too (``particles_XXXXX.npy``), which :func:`observe_suite` observes
+through a survey's error model.
 
-Chunks are independent tasks: to spread a large suite over a cluster, run ``run_suite``
-with the same ``out_dir``/``seed`` and disjoint ``chunks=`` ranges (e.g. one per Dask or
-SLURM task).
+A bin with fewer than ``min_count`` stars is stored with the summary configuration's fill
+value (0.0) and its flag, so that stored files hold only finite numbers; :func:`load_suite`
+returns NaN there by default (the missing-input convention of :mod:`jaxgal.inference`).
+
+Chunks are independent tasks (:func:`run_chunk`): ``run_suite(..., client=...)`` runs them
+on a Dask ``distributed`` cluster (``_dask``); or run ``run_suite`` with the same
+``out_dir``/``seed`` and disjoint ``chunks=`` ranges, one per scheduler task.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 
 import jax
@@ -26,10 +35,11 @@ import numpy as np
 from ..observables import SummaryConfig, summaries
 from .._validation import check_int
 from ._config import SimulationConfig, SimulationModel
+from ._manifest import chunk_quality, update_manifest
 from ._simulate import simulate_batch
 from ._theta import THETA_NAMES, sample_prior
 
-__all__ = ["run_suite", "load_suite"]
+__all__ = ["run_suite", "load_suite", "run_chunk"]
 
 _SETTINGS = "suite.json"
 
@@ -63,6 +73,90 @@ def _is_default(model: SimulationModel) -> bool:
     return model.as_dict() == SimulationModel().as_dict()
 
 
+def _settings_of(n_sims, seed, n_particles, chunk_size, config, model, summary_config) -> dict:
+    return dict(
+        n_sims=n_sims, seed=int(seed), n_particles=n_particles, chunk_size=chunk_size,
+        config=repr(config), summary_config=repr(summary_config), theta_names=list(THETA_NAMES),
+        **({} if _is_default(model) else {"model": model.as_dict()}),
+    )
+
+
+def _check_args(n_sims, seed, n_particles, chunk_size, config, model, summary_config):
+    n_sims = check_int(n_sims, "n_sims")
+    chunk_size = check_int(chunk_size, "chunk_size")
+    n_particles = check_int(n_particles, "n_particles")
+    seed = check_int(seed, "seed", lo=0)
+    config = SimulationConfig() if config is None else config
+    model = SimulationModel() if model is None else model
+    summary_config = SummaryConfig() if summary_config is None else summary_config
+    return n_sims, seed, n_particles, chunk_size, config, model, summary_config
+
+
+def _chunks_todo(out_dir, n_sims, chunk_size, chunks) -> list[int]:
+    n_chunks = -(-n_sims // chunk_size)
+    todo = range(n_chunks) if chunks is None else [int(c) for c in chunks]
+    bad = [c for c in todo if not 0 <= c < n_chunks]
+    if bad:
+        raise ValueError(f"chunk indices {bad} outside 0..{n_chunks - 1}")
+    return [c for c in todo if not os.path.exists(_chunk_path(out_dir, c))]
+
+
+def run_chunk(
+    out_dir: str,
+    c: int,
+    n_sims: int,
+    seed: int,
+    n_particles: int,
+    chunk_size: int,
+    config: SimulationConfig,
+    model: SimulationModel,
+    summary_config: SummaryConfig,
+    keep_particles: bool = False,
+) -> dict:
+    """Simulate and store chunk `c` of a suite whose ``suite.json`` exists (the unit of work of
+    :func:`run_suite` and of its Dask backend). Writes ``particles_XXXXX.npy`` (if
+    `keep_particles`) then ``chunk_XXXXX.npz``, each atomically; an existing chunk file is
+    left untouched.
+
+    **Returns:** ``{"chunk": c, "path": ..., "seconds": wall time, "quality":
+    chunk_quality(...)}`` (``jaxgal.simulation._manifest.chunk_quality``), or
+    ``{"chunk": c, "path": ..., "skipped": True}`` if the chunk was already there.
+    """
+    path = _chunk_path(out_dir, c)
+    if os.path.exists(path):
+        return {"chunk": c, "path": path, "skipped": True}
+    t0 = time.perf_counter()
+    lo, hi = c * chunk_size, min((c + 1) * chunk_size, n_sims)
+    idx = np.arange(lo, hi)
+    thetas = np.asarray(sample_prior(jax.random.PRNGKey(seed), n_sims))
+    base_key = jax.random.PRNGKey(seed + 1)
+    # pad the last chunk to the chunk size (one compiled program), then trim
+    pad = chunk_size - len(idx)
+    idx_p = np.concatenate([idx, np.repeat(idx[-1:], pad)])
+    keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(jnp.asarray(idx_p))
+    res = simulate_batch(jnp.asarray(thetas[idx_p]), keys, n_particles, config=config, model=model)
+    s = summaries(res.particles, summary_config)
+    particles = np.asarray(res.particles)[: len(idx)]
+    if keep_particles:  # written first: a chunk file implies its particles
+        ppath = os.path.join(out_dir, f"particles_{c:05d}.npy")
+        tmp = ppath[:-4] + f".tmp{os.getpid()}.npy"
+        np.save(tmp, particles.astype(np.float32))
+        os.replace(tmp, ppath)
+    arrays = dict(
+        index=idx,
+        theta=thetas[idx],
+        summaries=np.asarray(s.values)[: len(idx)],
+        counts=np.asarray(s.counts)[: len(idx)],
+        flags=np.asarray(s.flags)[: len(idx)],
+        **{f"derived_{k}": np.asarray(v)[: len(idx)] for k, v in res.derived.items()},
+    )
+    tmp = path[:-4] + f".tmp{os.getpid()}.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return {"chunk": c, "path": path, "seconds": time.perf_counter() - t0,
+            "quality": chunk_quality(arrays, particles)}
+
+
 def run_suite(
     out_dir: str,
     n_sims,
@@ -75,6 +169,8 @@ def run_suite(
     summary_config: SummaryConfig | None = None,
     chunks: Sequence[int] | None = None,
     progress: bool = True,
+    keep_particles: bool = False,
+    client=None,
 ) -> list[str]:
     """Run (or resume) ``n_sims`` simulations drawn from the Table 1 prior, in chunks.
 
@@ -89,75 +185,94 @@ def run_suite(
     - `config`, `model`, `summary_config`: simulation numerics, model constants and
       summary settings.
     - `chunks`: only these chunk indices (default all) — for spreading a suite over tasks.
-    - `progress`: a tqdm progress bar over chunks.
+    - `progress`: a tqdm progress bar over simulations (rate and time left).
+    - `keep_particles`: also write each chunk's present-day stars as float32
+      ``particles_XXXXX.npy`` (n, n_particles, 6) [kpc, km/s], so that the suite can be
+      re-observed through another error model without re-simulating
+      (:func:`observe_suite`; ~0.5 MB per 20,000-star simulation; keep them local, never
+      commit them).
+    - `client`: a ``dask.distributed.Client``: run the chunks as tasks on its workers
+      (:func:`jaxgal.simulation.run_suite_dask`; the files are the same byte for byte);
+      None runs them here.
+
+    Writes ``manifest.json`` (``jaxgal.simulation._manifest``) after every chunk: versions,
+    git commit, clipped c200, flagged bins, failed integrations, timing.
 
     **Returns:** the paths of the chunks written in this call.
     """
-    n_sims = check_int(n_sims, "n_sims")
-    chunk_size = check_int(chunk_size, "chunk_size")
-    n_particles = check_int(n_particles, "n_particles")
-    seed = check_int(seed, "seed", lo=0)
-    config = SimulationConfig() if config is None else config
-    model = SimulationModel() if model is None else model
-    summary_config = SummaryConfig() if summary_config is None else summary_config
-    settings = dict(
-        n_sims=n_sims, seed=int(seed), n_particles=n_particles, chunk_size=chunk_size,
-        config=repr(config), summary_config=repr(summary_config), theta_names=list(THETA_NAMES),
-        **({} if _is_default(model) else {"model": model.as_dict()}),
-    )
+    args = _check_args(n_sims, seed, n_particles, chunk_size, config, model, summary_config)
+    n_sims, seed, n_particles, chunk_size, config, model, summary_config = args
+    if client is not None:
+        from ._dask import run_suite_dask
+
+        return run_suite_dask(
+            client, out_dir, n_sims, seed, n_particles, chunk_size, config=config, model=model,
+            summary_config=summary_config, chunks=chunks, progress=progress,
+            keep_particles=keep_particles,
+        )
+    settings = _settings_of(n_sims, seed, n_particles, chunk_size, config, model, summary_config)
     _check_settings(out_dir, settings)
-    thetas = np.asarray(sample_prior(jax.random.PRNGKey(seed), n_sims))
-    base_key = jax.random.PRNGKey(seed + 1)
-    n_chunks = -(-n_sims // chunk_size)
-    todo = range(n_chunks) if chunks is None else [int(c) for c in chunks]
-    bad = [c for c in todo if not 0 <= c < n_chunks]
-    if bad:
-        raise ValueError(f"chunk indices {bad} outside 0..{n_chunks - 1}")
-    todo = [c for c in todo if not os.path.exists(_chunk_path(out_dir, c))]
-
-    def one_chunk(th, idx):
-        keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
-        res = simulate_batch(th, keys, n_particles, config=config, model=model)
-        s = summaries(res.particles, summary_config)
-        return s, res.derived
-
-    written = []
-    it = todo
+    todo = _chunks_todo(out_dir, n_sims, chunk_size, chunks)
+    update_manifest(out_dir)
+    bar = None
     if progress and todo:
         from tqdm.auto import tqdm
 
-        it = tqdm(todo, desc=f"suite {os.path.basename(os.path.abspath(out_dir))}", unit="chunk")
-    for c in it:
-        lo, hi = c * chunk_size, min((c + 1) * chunk_size, n_sims)
-        idx = np.arange(lo, hi)
-        # pad the last chunk to the chunk size (one compiled program), then trim
-        pad = chunk_size - len(idx)
-        idx_p = np.concatenate([idx, np.repeat(idx[-1:], pad)])
-        s, derived = one_chunk(jnp.asarray(thetas[idx_p]), jnp.asarray(idx_p))
-        arrays = dict(
-            index=idx,
-            theta=thetas[idx],
-            summaries=np.asarray(s.values)[: len(idx)],
-            counts=np.asarray(s.counts)[: len(idx)],
-            flags=np.asarray(s.flags)[: len(idx)],
-            **{f"derived_{k}": np.asarray(v)[: len(idx)] for k, v in derived.items()},
-        )
-        path = _chunk_path(out_dir, c)
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-        written.append(path)
+        total = sum(min((c + 1) * chunk_size, n_sims) - c * chunk_size for c in todo)
+        bar = tqdm(total=total, desc=f"suite {os.path.basename(os.path.abspath(out_dir))}", unit="sim")
+    written = []
+    for j, c in enumerate(todo):
+        rec = run_chunk(out_dir, c, *args, keep_particles=keep_particles)
+        if rec.get("skipped"):
+            continue
+        rec["quality"]["includes_compilation"] = j == 0
+        update_manifest(out_dir, {c: rec})
+        written.append(rec["path"])
+        if bar is not None:
+            bar.update(rec["quality"]["n_sims"])
+    if bar is not None:
+        bar.close()
     return written
 
 
-def load_suite(out_dir: str, *, allow_partial: bool = False) -> dict[str, np.ndarray]:
+def load_suite(
+    out_dir: str,
+    *,
+    allow_partial: bool = False,
+    observation=None,
+    missing: str = "nan",
+) -> dict[str, np.ndarray]:
     """The chunks of a suite as one mapping of arrays, one row per simulation in simulation
-    order: ``"index"``, ``"theta"`` (n, 12) in Table 1 order, ``"summaries"`` (n, 52),
-    ``"counts"``, ``"flags"``, and ``"derived_*"`` (``m_mw_50``, ``m_lmc_50``, ``c200``, …).
+    order.
+
+    **Arguments:**
+
+    - `out_dir`: the suite folder.
+    - `allow_partial`: return the rows present instead of raising for missing chunks.
+    - `observation`: None (only the noise-free columns), ``"default"`` (the columns
+      observed through :func:`default_observation_model`), an observation model or its
+      ``identifier``: adds the columns written by :func:`observe_suite` for that model.
+    - `missing`: ``"nan"`` (default): summaries of flagged bins (fewer than ``min_count``
+      stars, 5) are NaN, the convention of :mod:`jaxgal.inference` (a missing input with an
+      indicator feature); ``"fill"``: the stored fill value (0.0). The flags are returned in
+      both cases.
+
+    **Returns:** a mapping with ``"index"``, ``"theta"`` (n, 12) in Table 1 order
+    (``"theta_names"``), ``"summaries"`` (n, 52) noise-free, ``"counts"``, ``"flags"``,
+    ``"derived_*"`` (``m_mw_50``, ``m_lmc_50``, ``c200``, …), ``"summary_names"``; with an
+    `observation`, also ``"observed_summaries"`` (n, 52), ``"observed_counts"``,
+    ``"observed_n_kept"``, ``"observed_flags"`` and ``"reflex_<name>"`` (n,) for the names
+    of :func:`jaxgal.observables.reflex_target_names` (``reflex_v_travel_100``, …,
+    ``reflex_converged``, ``reflex_n_stars``).
 
     Raises ``FileNotFoundError`` if the folder is not a suite, and ``ValueError`` naming the
-    missing chunks unless ``allow_partial`` (then the rows present are returned).
+    missing chunks (or unobserved chunks) unless ``allow_partial`` (then the rows present in
+    both are returned).
     """
+    from ..observables import summary_names
+
+    if missing not in ("nan", "fill"):
+        raise ValueError(f"load_suite: missing must be 'nan' or 'fill'; got {missing!r}")
     path = os.path.join(out_dir, _SETTINGS)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{out_dir} is not a jaxgal suite (no {_SETTINGS})")
@@ -165,14 +280,32 @@ def load_suite(out_dir: str, *, allow_partial: bool = False) -> dict[str, np.nda
         settings = json.load(fh)
     n_chunks = -(-settings["n_sims"] // settings["chunk_size"])
     present = [c for c in range(n_chunks) if os.path.exists(_chunk_path(out_dir, c))]
-    missing = sorted(set(range(n_chunks)) - set(present))
-    if missing and not allow_partial:
-        raise ValueError(f"suite {out_dir} is incomplete: chunks {missing[:10]}{'…' if len(missing) > 10 else ''} missing")
+    missing_chunks = sorted(set(range(n_chunks)) - set(present))
+    if missing_chunks and not allow_partial:
+        raise ValueError(
+            f"suite {out_dir} is incomplete: chunks {missing_chunks[:10]}"
+            f"{'…' if len(missing_chunks) > 10 else ''} missing"
+        )
+    observed = None
+    if observation is not None:
+        from ._observe_suite import observed_columns
+
+        observed, present = observed_columns(out_dir, observation, present, allow_partial=allow_partial)
     parts: dict[str, list] = {}
     for c in present:
         with np.load(_chunk_path(out_dir, c), allow_pickle=False) as z:
             for k in z.files:
                 parts.setdefault(k, []).append(z[k])
     out = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
+    if observed is not None and present:
+        if not np.array_equal(observed.pop("index"), out["index"]):
+            raise ValueError(f"suite {out_dir}: observed files do not match the chunks' simulation indices")
+        out.update(observed)
     out["theta_names"] = np.asarray(settings["theta_names"])
+    if settings.get("summary_config", "SummaryConfig()") == "SummaryConfig()":
+        out["summary_names"] = np.asarray(summary_names())
+    if missing == "nan":
+        for v, f in (("summaries", "flags"), ("observed_summaries", "observed_flags")):
+            if v in out:
+                out[v] = np.where(out[f], np.nan, out[v])
     return out
