@@ -526,7 +526,9 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
     ensemble is trained with the configuration on the other blocks and draws `n_samples`
     posterior samples for every simulation of the block. TARP and SBC are computed on the
     union, so every simulation is a held-out test of an estimator trained exactly as
-    configured (on (n_folds − 1)/n_folds of the rows). Writes the files of
+    configured (on (n_folds − 1)/n_folds of the rows). The mean held-out log q(θ_i | x_i)
+    (``heldout_mean_log_prob``; higher is better) compares configurations on the same
+    suite and targets. Writes the files of
     :func:`run_diagnose` (plus ``folds``) to `out`; returns the JSON record."""
     import jax
 
@@ -545,6 +547,7 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
     edges = np.linspace(0, n, n_folds + 1).round().astype(int)
     draws = np.zeros((n, n_samples, len(targets)))
     folds = []
+    log_q = []
     key = jax.random.key(seed)
     for j in range(n_folds):
         lo, hi = edges[j], edges[j + 1]
@@ -554,7 +557,10 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
                         cfg["training"]["n_ensemble"], theta_names=targets, x_names=x_names,
                         config=_npe_config(cfg, progress))
         draws[lo:hi] = posterior_draws(jax.random.fold_in(key, j), est, x[lo:hi], n_samples, progress=progress)
+        lp = np.asarray(est.log_prob(theta[lo:hi], x[lo:hi]))
+        log_q.append(lp)
         folds.append({"rows": [int(lo), int(hi)], "n_train": int(train.size),
+                      "heldout_mean_log_prob": float(np.mean(lp)),
                       "epochs": [h.n_epochs for h in est.history], "weights": est.weights.tolist()})
     k_tarp = jax.random.fold_in(key, 10_000)
     tarp = tarp_coverage(draws, theta, key=k_tarp)
@@ -562,6 +568,8 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
     result = {"kind": "crossfit", "suite": os.path.abspath(cfg["suite"]["dir"]), "n_sims": int(n),
               "n_rows_unusable": int((~use).sum()), "require": list(cfg["suite"].get("require", [])),
               "n_folds": n_folds, "n_samples": n_samples, "seed": seed, "targets": list(targets), "folds": folds,
+              "heldout_mean_log_prob": float(np.mean(np.concatenate(log_q))),
+              "heldout_log_prob_sem": float(np.std(np.concatenate(log_q)) / np.sqrt(n)),
               "tarp": tarp.to_dict(), "sbc": sbc.to_dict(), **_tarp_package_check(draws, theta, k_tarp)}
     med = np.median(draws, axis=1)
     lo16, hi84 = np.percentile(draws, [16, 84], axis=1)

@@ -100,7 +100,7 @@ def _observe_here(suite_dir: str, data: dict, model, *, n_rows: int, progress: b
             s, r = one_chunk(idx, w)
             r = r.as_dict()
             res = {"observed_summaries": np.asarray(s.values), "observed_counts": np.asarray(s.counts),
-                   "observed_flags": np.asarray(s.flags), **{f"reflex_{k}": np.asarray(v) for k, v in r.items()}}
+                   "observed_flags": np.asarray(s.flags), **{(k if k.startswith("reflex_") else f"reflex_{k}"): np.asarray(v) for k, v in r.items()}}
             if cpath:
                 os.makedirs(cache, exist_ok=True)
                 np.savez(cpath + ".tmp.npz", **res)
@@ -128,19 +128,23 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
     model = O.CatalogueErrorModel.from_catalogue(obs.catalogue, source="jaxgal default observation (mock)")
     source = None
     data = None
+    base = load_suite(suite_dir, allow_partial=True)
+    n_base = base["theta"].shape[0] if max_rows is None else min(base["theta"].shape[0], int(max_rows))
     if observe in ("auto", "suite"):
         try:
             data = load_suite(suite_dir, allow_partial=True, observation="default")
-            source = "suite (observe_suite)"
-        except TypeError:  # load_suite without the observation argument
-            if observe == "suite":
-                raise
-        except (ValueError, FileNotFoundError) as e:
+            source = "observe_suite (jaxgal.simulation; observed_<identifier>_XXXXX.npz in the suite)"
+            if observe == "auto" and data["theta"].shape[0] < n_base:
+                print(f"[compact_suite] observe_suite covers {data['theta'].shape[0]} of {n_base} rows; "
+                      "observing here instead", file=sys.stderr)
+                data, source = None, None
+        except (TypeError, ValueError, FileNotFoundError) as e:
             if observe == "suite":
                 raise
             print(f"[compact_suite] no observed files in the suite ({e}); observing here", file=sys.stderr)
+            data, source = None, None
     if data is None:
-        data = load_suite(suite_dir, allow_partial=True)
+        data = base
     n = data["theta"].shape[0]
     if max_rows is not None:
         n = min(n, int(max_rows))
@@ -151,18 +155,20 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
         while os.path.exists(os.path.join(suite_dir, f"particles_{n_part // cs:05d}.npy")) and n_part < n:
             n_part += cs
         n = min(n, n_part)
-        data = {k: (v[:n] if np.ndim(v) and k != "theta_names" else v) for k, v in data.items()}
+        data = {k: (v[:n] if np.ndim(v) and k not in ("theta_names", "summary_names") else v)
+                for k, v in data.items()}
         data.update(_observe_here(suite_dir, data, model, n_rows=n, progress=progress, cache=cache))
+        source = f"computed by scripts/inference/compact_suite.py (keys fold_in(PRNGKey({OBS_SEED}), index))"
         if out is None:
             return {}
-        source = f"computed by scripts/inference/compact_suite.py (keys fold_in(PRNGKey({OBS_SEED}), index))"
     else:
-        if "observed_summaries" in data:
-            n = min(n, data["observed_summaries"].shape[0])
-        data = {k: (v[:n] if np.ndim(v) and k != "theta_names" else v) for k, v in data.items()}
+        data = {k: (v[:n] if np.ndim(v) and k not in ("theta_names", "summary_names") else v)
+                for k, v in data.items()}
 
     names = O.summary_names()
-    sim = O.Summaries(np.asarray(data["observed_summaries"], float), np.asarray(data["observed_counts"], float),
+    obs_vals = np.asarray(data["observed_summaries"], float)
+    obs_vals = np.where(np.asarray(data["observed_flags"], bool), 0.0, obs_vals)  # NaN (flagged) -> fill value
+    sim = O.Summaries(obs_vals, np.asarray(data["observed_counts"], float),
                       np.asarray(data["observed_counts"], float), np.asarray(data["observed_flags"], bool), names)
     sig = np.asarray(O.finite_sample_sigma(sim, obs.errors, obs.counts, obs.values))
     eps = np.asarray(jax.random.normal(jax.random.PRNGKey(noise_seed), sig.shape, dtype=float))
@@ -173,7 +179,7 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
         "theta": np.asarray(data["theta"], float),
         "theta_names": np.asarray([str(s) for s in data["theta_names"]]),
         "summary_names": np.asarray(names),
-        "summaries": np.asarray(data["summaries"], float),
+        "summaries": np.where(np.asarray(data["flags"], bool), np.nan, np.asarray(data["summaries"], float)),
         "counts": np.asarray(data["counts"], np.float32),
         "flags": np.asarray(data["flags"], bool),
         "summaries_observed": np.asarray(sim.values, float),
