@@ -160,11 +160,13 @@ def _posterior_stage(obs, fit_obs, out):
     est = inf.load_shipped_estimator()
     draws = inf.posterior(jax.random.key(0), obs.catalogue, 10_000, est)
     theta, derived = obs.meta["theta"], obs.meta["derived"]
-    truth = {"log10_m200": theta["log10_m200"], "beta0": theta["beta0"], "m_mw_50": derived["m_mw_50"],
-             "m_lmc_50": derived["m_lmc_50"]}
+    truth = {"log10_m200": theta["log10_m200"], "m_lmc": theta["m_lmc"], "beta0": theta["beta0"],
+             "m_mw_50": derived["m_mw_50"], "m_lmc_50": derived["m_lmc_50"]}
+    order = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0", "log10_m200", "m_lmc"]
+    draws = {k: draws[k] for k in order if k in draws} | {k: v for k, v in draws.items() if k not in order}
     table = posterior_table(draws, truth)
     print(f"    {time.perf_counter() - t:.1f} s; {est.n_ensemble} flows trained on {est.info.n_train + est.info.n_val} "
-          "simulations")
+          "simulations observed like this catalogue (docs/inference.md, section 6)")
     print("    THE OBSERVATION IS A MOCK made by jaxgal (not real data) at θ = "
           + ", ".join(f"{k} = {v:.4g}" for k, v in theta.items()))
     print("    ('truth' below: that θ and its simulation's derived M(<50 kpc); v_travel(100 kpc) of the mock's own "

@@ -41,7 +41,9 @@ from ._npe import FORMAT_VERSION, MemberHistory, NPEConfig, NPEEstimator, load_n
 from ._plots import plot_corner, plot_ppc, plot_sbc, plot_tarp, save_figure
 from ._posterior import (
     DEFAULT_CONDITIONS,
+    add_derived_masses,
     load_shipped_estimator,
+    mw_mass_table,
     posterior,
     posterior_from_summaries,
     shipped_estimator_path,
@@ -52,6 +54,8 @@ __all__ = [
     "CatalogueColumnsError",
     "TooFewStarsError",
     "DEFAULT_CONDITIONS",
+    "add_derived_masses",
+    "mw_mass_table",
     "EstimatorFileError",
     "EstimatorVersionError",
     "FORMAT_VERSION",

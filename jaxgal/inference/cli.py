@@ -365,6 +365,10 @@ def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
             "n_rows": int(n), "train_rows": [0, int(n - hold)], "holdout_rows": [int(n - hold), int(n)],
             "n_train_used": int(keep.size), "require": list(cfg["suite"].get("require", [])),
             "config": {k: v for k, v in cfg.items()}}
+    if "log10_m200" in targets and "m_mw_50" not in targets:
+        from ._posterior import mw_mass_table
+
+        meta["mw_mass_table"] = mw_mass_table()  # posterior() derives M_MW(<50 kpc) from it
     _log(f"training {cfg['training']['n_ensemble']} flows on {keep.size} simulations "
          f"({len(targets)} targets, {len(x_names)} inputs; {hold} held out)")
     est = train_npe(jax.random.key(cfg["training"]["seed"]), theta[keep], x[keep], cfg["training"]["n_ensemble"],

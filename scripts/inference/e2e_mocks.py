@@ -91,7 +91,7 @@ def infer(n: int = 10_000) -> dict:
         cat = O.read_catalogue(os.path.join(OUT, f"mock_{i}.ecsv"))
         cond = {k: t["theta"][k] for k in EXTRA}
         draws = inf.posterior(jax.random.key(100 + i), cat, n, est, **cond)
-        tab = posterior_table(draws, t)
+        tab = posterior_table(draws, dict(t, m_lmc=t["theta"]["m_lmc"]))
         row = {"mock": i, "theta": t["theta"], "table": tab}
         if est_r is not None:
             dr = inf.posterior(jax.random.key(200 + i), cat, n, est_r, **cond)
@@ -100,7 +100,8 @@ def infer(n: int = 10_000) -> dict:
     keys = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0", "log10_m200"]
     cover = {k: float(np.mean([r["table"][k]["in_68"] for r in rows])) for k in keys}
     res = {"n_draws": n, "mocks": rows, "coverage_68": cover, "n_mocks": len(rows),
-           "estimator": est.metadata.get("suite_manifest", {}) and {"n_train": est.info.n_train}}
+           "estimator_n_train": est.info.n_train + est.info.n_val,
+           "command": "python scripts/inference/e2e_mocks.py infer"}
     with open(os.path.join(OUT, "results.json"), "w") as fh:
         json.dump(res, fh, indent=1)
     _markdown(rows, cover)

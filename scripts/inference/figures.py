@@ -65,8 +65,10 @@ def main() -> int:
     est = inf.load_shipped_estimator()
     draws = inf.posterior(jax.random.key(0), obs.catalogue, 10_000, est)
     theta, derived = obs.meta["theta"], obs.meta["derived"]
-    truth = {"log10_m200": theta["log10_m200"], "beta0": theta["beta0"], "m_mw_50": derived["m_mw_50"],
-             "m_lmc_50": derived["m_lmc_50"]}
+    truth = {"log10_m200": theta["log10_m200"], "m_lmc": theta["m_lmc"], "beta0": theta["beta0"],
+             "m_mw_50": derived["m_mw_50"], "m_lmc_50": derived["m_lmc_50"]}
+    order = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0", "log10_m200", "m_lmc"]
+    draws = {k: draws[k] for k in order if k in draws}
     table = posterior_table(draws, truth)
     print(format_posterior_table(table, "Embedded MOCK observation, shipped estimator (truth: the mock's θ)"))
     json.dump({"table": table, "truth": truth, "n_draws": 10_000, "seed": 0},

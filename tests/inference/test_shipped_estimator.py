@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(SHIPPED, "metada
                                        "jaxgal/data/npe/train.toml)")
 
 TARGETS = {"log10_m200", "m_mw_50", "m_lmc_50", "v_travel_100", "beta0"}
+LEARNED = {"log10_m200", "m_lmc", "v_travel_100", "beta0"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,16 @@ def obs():
 
 
 def test_shipped_metadata_and_round_trip(est, tmp_path):
-    assert TARGETS <= set(est.theta_names)
+    assert LEARNED <= set(est.theta_names)
+    # M_MW(<50 kpc) follows from log10_m200 through the stored table: check it against the MW
+    # potential directly at a few masses
+    from jaxgal.potentials import milky_way
+
+    tab = est.metadata["mw_mass_table"]
+    for lm in (10.7, 11.6, 12.3):
+        got = inf.add_derived_masses({"log10_m200": np.array([lm])}, tab)["m_mw_50"][0]
+        want = float(milky_way(10.0**lm).mass_enclosed(50.0))
+        assert abs(got / want - 1) < 1e-6
     names = jg.observables.summary_names()
     # conditioned on the 52 summaries in order, then the LMC coordinates and γ (the paper's choice)
     assert est.x_names[:52] == names
@@ -57,6 +67,7 @@ def test_posterior_of_the_embedded_observation(est, obs):
     # the mock's truth lies inside the central 99 % of each marginal (a statistical check: for a
     # calibrated posterior each fails with probability 1 %)
     truth = {"log10_m200": obs.meta["theta"]["log10_m200"], "beta0": obs.meta["theta"]["beta0"],
+             "m_lmc": obs.meta["theta"]["m_lmc"],
              "m_mw_50": obs.meta["derived"]["m_mw_50"], "m_lmc_50": obs.meta["derived"]["m_lmc_50"]}
     for k, t in truth.items():
         lo, hi = np.percentile(post[k], [0.5, 99.5])
