@@ -8,8 +8,9 @@ Writes to ``figures/inference/`` (PNG and PDF): ``posterior_table``, ``posterior
 (the observation's 52 summaries against the training suite's: all of it — the prior
 predictive — and the suite importance-weighted to the posterior, w_i ∝ q(t_i | x_obs) / p̂(t_i),
 with p̂ a Gaussian KDE of the suite's targets t in the estimator's transformed space), and
-``tarp``/``sbc`` from the cross-fitted diagnostics (``docs/inference/crossfit/diagnostics.npz``,
-made by ``jaxgal diagnose jaxgal/data/npe/train.toml --crossfit --out docs/inference/crossfit``).
+``tarp``/``sbc`` (and ``*_reflex``) from the diagnostics on the 500 held-out simulations
+(``docs/inference/holdout/diagnostics.npz``, made by
+``jaxgal diagnose jaxgal/data/npe --n-samples 1000 --out docs/inference/holdout``).
 Also ``docs/inference/posterior_default.json`` (the table).
 """
 
@@ -132,12 +133,13 @@ def main() -> int:
                               path=os.path.join(FIG, "summaries_prior_predictive"))
     print(f"[figures] posterior-weighted suite: effective sample size {ess:.1f}", file=sys.stderr)
 
-    diag = os.path.join(ROOT, "docs", "inference", "crossfit", "diagnostics.npz")
-    if os.path.exists(diag):
-        from jaxgal.inference.cli import run_plot
+    from jaxgal.inference.cli import run_plot
 
-        run_plot("tarp", diag, out=os.path.join(FIG, "tarp"))
-        run_plot("sbc", diag, out=os.path.join(FIG, "sbc"))
+    for sub, suffix in (("holdout", ""), ("holdout_reflex", "_reflex"), ("crossfit", "_crossfit")):
+        diag = os.path.join(ROOT, "docs", "inference", sub, "diagnostics.npz")
+        if os.path.exists(diag):
+            run_plot("tarp", diag, out=os.path.join(FIG, "tarp" + suffix))
+            run_plot("sbc", diag, out=os.path.join(FIG, "sbc" + suffix))
     return 0
 
 
