@@ -134,10 +134,11 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
         try:
             data = load_suite(suite_dir, allow_partial=True, observation="default")
             source = "observe_suite (jaxgal.simulation; observed_<identifier>_XXXXX.npz in the suite)"
-            if observe == "auto" and data["theta"].shape[0] < n_base:
-                print(f"[compact_suite] observe_suite covers {data['theta'].shape[0]} of {n_base} rows; "
-                      "observing here instead", file=sys.stderr)
-                data, source = None, None
+            if data["theta"].shape[0] == 0:
+                raise ValueError("no observed chunks yet")
+            if data["theta"].shape[0] < n_base:
+                print(f"[compact_suite] observe_suite covers the first {data['theta'].shape[0]} of {n_base} "
+                      "simulations; using those", file=sys.stderr)
         except (TypeError, ValueError, FileNotFoundError) as e:
             if observe == "suite":
                 raise
