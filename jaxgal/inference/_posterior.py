@@ -9,6 +9,11 @@ v = (−63.9, −213.8, 206.6) km/s, after Vasiliev et al. 2021), expressed as t
 observables of the simulation parameters (``ra_lmc``, ``dec_lmc`` [deg], ``d_lmc`` [kpc],
 ``vlos_lmc`` [km/s], ``pmra_lmc``, ``pmdec_lmc`` [mas/yr]; they reproduce those vectors to
 < 0.01 kpc and < 0.05 km/s), and γ = 4.55 (Amarante et al. 2024).
+
+The enclosed masses M_MW(<50 kpc) and M_LMC(<50 kpc) are exact functions of log10 M200 and
+M_LMC in the simulation's model; an estimator that learns those parameters gets the masses
+added draw by draw (:func:`add_derived_masses`). The estimator shipped in ``jaxgal/data/npe``
+and how it was trained: docs/inference.md, section 6.
 """
 
 from __future__ import annotations
