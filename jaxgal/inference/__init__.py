@@ -9,6 +9,8 @@
   (:func:`sbc_ranks`, :func:`sbc_test`, :func:`run_sbc`);
 - ``_ppc``: posterior predictive checks (:func:`posterior_predictive`) and
   :func:`retrain_without` for the flagged ("spurious") inputs;
+- ``_results``: the result figures (posterior table, enclosed-mass profiles, reflex motion
+  against radius, observed versus simulated summaries);
 - ``_c2st``: the classifier two-sample test :func:`c2st`;
 - ``_plots``: corner, TARP, SBC and predictive-check figures;
 - ``_errors``: the named errors; ``cli``: the ``jaxgal train|infer|diagnose|plot`` commands.
@@ -26,18 +28,22 @@ from ._diagnostics import (
     tarp_coverage,
 )
 from ._errors import (
+    CatalogueColumnsError,
     EstimatorFileError,
     EstimatorVersionError,
     InputMismatchError,
     LeakageError,
     MissingInputError,
     NPEError,
+    TooFewStarsError,
 )
 from ._npe import FORMAT_VERSION, MemberHistory, NPEConfig, NPEEstimator, load_npe, read_metadata, train_npe
 from ._plots import plot_corner, plot_ppc, plot_sbc, plot_tarp, save_figure
 from ._posterior import (
     DEFAULT_CONDITIONS,
+    add_derived_masses,
     load_shipped_estimator,
+    mw_mass_table,
     posterior,
     posterior_from_summaries,
     shipped_estimator_path,
@@ -45,7 +51,11 @@ from ._posterior import (
 from ._ppc import PPCResult, posterior_predictive, retrain_without
 
 __all__ = [
+    "CatalogueColumnsError",
+    "TooFewStarsError",
     "DEFAULT_CONDITIONS",
+    "add_derived_masses",
+    "mw_mass_table",
     "EstimatorFileError",
     "EstimatorVersionError",
     "FORMAT_VERSION",

@@ -10,6 +10,8 @@ __all__ = [
     "InputMismatchError",
     "MissingInputError",
     "LeakageError",
+    "TooFewStarsError",
+    "CatalogueColumnsError",
 ]
 
 
@@ -41,3 +43,18 @@ class LeakageError(NPEError):
     """Rejection sampling inside the target bounds accepted too few draws: the posterior
     estimate puts almost all of its mass outside the bounds (the observation is far outside
     the training set, or the bounds are wrong)."""
+
+
+class TooFewStarsError(MissingInputError):
+    """The catalogue has fewer stars than the summaries' minimum (5) in a distance bin whose
+    summary the estimator needs and never saw missing in training; the message lists the
+    bins and their star counts."""
+
+
+class CatalogueColumnsError(NPEError, KeyError):
+    """The catalogue given to :func:`jaxgal.inference.posterior` lacks columns the summaries
+    need (positions, distances, velocities, proper motions and their errors); the message
+    names them. Also a ``KeyError``, as :func:`jaxgal.observables.read_catalogue` raises."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

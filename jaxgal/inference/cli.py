@@ -11,6 +11,8 @@
 - ``jaxgal diagnose ESTIMATOR [--suite DIR] [--n-test N] [--n-samples L] [--seed S]
   [--out DIR]``: TARP coverage and SBC on the suite rows held out from training; writes
   ``diagnostics.json``, ``diagnostics.npz`` and ``tarp``/``sbc`` figures.
+  ``jaxgal diagnose CONFIG.toml --crossfit [--folds K]``: the same on every suite row,
+  each from an ensemble trained (as configured) on the other folds (:func:`run_crossfit`).
 - ``jaxgal plot {corner,tarp,sbc,ppc} INPUT [--out PATH]``: the figures from those files
   (``ppc`` from :meth:`jaxgal.inference.PPCResult.save`).
 
@@ -38,6 +40,8 @@ __all__ = [
     "run_train",
     "run_infer",
     "run_diagnose",
+    "run_crossfit",
+    "load_suite_any",
     "run_plot",
     "add_subcommands",
     "main",
@@ -57,7 +61,8 @@ _REQUIRED = _Required()
 
 #: Every key of a training configuration and its default (``_REQUIRED``: must be given).
 TRAIN_DEFAULTS: dict = {
-    "suite": {"dir": _REQUIRED, "summaries": "summaries", "flags": "flags", "holdout": 0},
+    "suite": {"dir": _REQUIRED, "summaries": "summaries", "flags": "flags", "holdout": 0, "partial": False,
+              "require": []},
     "targets": {"names": ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"], "transforms": {}, "bounds": {}},
     "inputs": {"summaries": "all", "drop": [], "extra": []},
     "flow": {"layers": 5, "width": 50, "depth": 1, "activation": "tanh", "dtype": "float64"},
@@ -71,10 +76,13 @@ TRAIN_DEFAULTS: dict = {
 #: units; masses learned in log10; β0 inside its prior box).
 EXAMPLE_CONFIG = """\
 [suite]
-dir = "suite"                 # a folder written by `jaxgal suite` / jaxgal.simulation.run_suite
+dir = "suite"                 # a folder written by jaxgal.simulation.run_suite, or a compact suite .npz
+                              # (relative paths are relative to this file's folder)
 summaries = "summaries"       # key of the (n, 52) summaries (e.g. "summaries_obs" when present)
 flags = "flags"               # key of the (n, 52) flags (bins with too few stars -> NaN input); "" = none
 holdout = 500                 # last rows kept out of training, for `jaxgal diagnose`
+partial = false               # accept a suite folder with chunks still missing (the rows present)
+require = []                  # boolean columns that must be true for a row to be used, e.g. ["reflex_converged"]
 
 [targets]
 names = ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"]   # θ entries and derived_* / reflex_* columns
@@ -206,7 +214,29 @@ def load_train_config(path: str) -> dict:
             raw = tomllib.load(fh)
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"train config: {path} is not valid TOML ({e})") from None
-    return validate_train_config(raw)
+    cfg = validate_train_config(raw)
+    base = os.path.dirname(os.path.abspath(path))
+    for sec, key in (("suite", "dir"), ("output", "path")):
+        if not os.path.isabs(cfg[sec][key]):
+            cfg[sec][key] = os.path.normpath(os.path.join(base, cfg[sec][key]))
+    return cfg
+
+
+def load_suite_any(path: str, *, allow_partial: bool = False) -> dict:
+    """A suite as a mapping of arrays: a folder of chunks
+    (:func:`jaxgal.simulation.load_suite`) or a compact ``.npz`` (one array per column, e.g.
+    ``jaxgal/data/suite/train_suite.npz``; a JSON ``manifest`` text is decoded)."""
+    if os.path.isfile(path):
+        with np.load(path, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+        if "theta" not in out:
+            raise ValueError(f"{path} is not a suite file (no 'theta' array)")
+        if "manifest" in out:
+            out["manifest"] = json.loads(str(out["manifest"]))
+        return out
+    from ..simulation import load_suite
+
+    return load_suite(path, allow_partial=allow_partial)
 
 
 def _npe_config(cfg: dict, show_progress: bool = True):
@@ -295,15 +325,24 @@ def _suite_inputs(suite: dict, cfg: dict):
     return x, names + list(extra)
 
 
+def _usable_rows(suite: dict, cfg: dict) -> np.ndarray:
+    """(n,) booleans: the rows whose ``[suite] require`` columns are all true."""
+    n = np.asarray(suite["theta"]).shape[0]
+    ok = np.ones(n, dtype=bool)
+    for name in cfg["suite"].get("require", []):
+        col = suite_columns(suite, [name], what="[suite] require")[:, 0]
+        ok &= np.isfinite(col) & (col != 0)
+    return ok
+
+
 def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
     """Train and save the estimator described by a validated configuration; returns it."""
     import jax
 
-    from ..simulation import load_suite
     from ._npe import train_npe
 
     suite_dir = cfg["suite"]["dir"]
-    suite = load_suite(suite_dir)
+    suite = load_suite_any(suite_dir, allow_partial=cfg["suite"].get("partial", False))
     n = suite["theta"].shape[0]
     hold = cfg["suite"]["holdout"]
     if hold >= n:
@@ -311,16 +350,29 @@ def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
     targets = cfg["targets"]["names"]
     theta = suite_columns(suite, targets, summaries_key=cfg["suite"]["summaries"], what="[targets] name")
     x, x_names = _suite_inputs(suite, cfg)
-    keep = slice(0, n - hold)
-    meta = {"suite": os.path.abspath(suite_dir), "summaries_key": cfg["suite"]["summaries"],
+    use = _usable_rows(suite, cfg)
+    keep = np.flatnonzero(use[: n - hold])
+    if keep.size < 10:
+        raise ValueError(f"only {keep.size} usable training rows (of {n - hold}); check [suite] require")
+    path = out or cfg["output"]["path"]
+    meta = {"suite": os.path.abspath(suite_dir),
+            "suite_relative": os.path.relpath(os.path.abspath(suite_dir), os.path.abspath(path)),
+            "suite_manifest": suite.get("manifest") if isinstance(suite.get("manifest"), dict) else None,
+            "observation_counts": (np.asarray(suite["observation_counts"]).tolist()
+                                   if "observation_counts" in suite else None),
+            "summaries_key": cfg["suite"]["summaries"],
             "flags_key": cfg["suite"]["flags"], "extra_inputs": list(cfg["inputs"]["extra"]),
             "n_rows": int(n), "train_rows": [0, int(n - hold)], "holdout_rows": [int(n - hold), int(n)],
+            "n_train_used": int(keep.size), "require": list(cfg["suite"].get("require", [])),
             "config": {k: v for k, v in cfg.items()}}
-    _log(f"training {cfg['training']['n_ensemble']} flows on {n - hold} simulations "
+    if "log10_m200" in targets and "m_mw_50" not in targets:
+        from ._posterior import mw_mass_table
+
+        meta["mw_mass_table"] = mw_mass_table()  # posterior() derives M_MW(<50 kpc) from it
+    _log(f"training {cfg['training']['n_ensemble']} flows on {keep.size} simulations "
          f"({len(targets)} targets, {len(x_names)} inputs; {hold} held out)")
     est = train_npe(jax.random.key(cfg["training"]["seed"]), theta[keep], x[keep], cfg["training"]["n_ensemble"],
                     theta_names=targets, x_names=x_names, config=_npe_config(cfg, show_progress), metadata=meta)
-    path = out or cfg["output"]["path"]
     est.save(path)
     for j, h in enumerate(est.history):
         _log(f"member {j + 1}: {h.n_epochs} epochs (best {h.best_epoch}, val loss {h.best_val_loss:.4f}, "
@@ -385,7 +437,6 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
     """TARP and SBC of a saved estimator on the suite rows it held out from training."""
     import jax
 
-    from ..simulation import load_suite
     from ._diagnostics import posterior_draws, sbc_ranks, sbc_test, tarp_coverage
     from ._npe import load_npe
 
@@ -394,7 +445,9 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
     suite_dir = suite or meta.get("suite")
     if not suite_dir:
         raise ValueError("diagnose: the estimator records no suite; pass --suite DIR")
-    data = load_suite(suite_dir)
+    if not os.path.exists(suite_dir) and meta.get("suite_relative"):
+        suite_dir = os.path.normpath(os.path.join(estimator, meta["suite_relative"]))
+    data = load_suite_any(suite_dir, allow_partial=True)
     lo, hi = meta.get("holdout_rows", [data["theta"].shape[0], data["theta"].shape[0]])
     if hi - lo < 2:
         raise ValueError(
@@ -412,28 +465,124 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
     if tuple(names) != est.x_names:
         raise ValueError("diagnose: the suite's inputs do not reproduce the estimator's inputs")
     theta = suite_columns(data, est.theta_names, summaries_key=skey, what="target")
-    x, theta = x[rows], theta[rows]
+    use = np.zeros(theta.shape[0], dtype=bool)
+    use[rows] = True
+    use &= _usable_rows(data, {"suite": {"require": meta.get("require", [])}})
+    x, theta = x[use], theta[use]
     _log(f"diagnose: {theta.shape[0]} held-out simulations x {n_samples} draws")
     k_draw, k_tarp = jax.random.split(jax.random.key(seed))
     draws = posterior_draws(k_draw, est, x, n_samples, progress=progress)
     tarp = tarp_coverage(draws, theta, key=k_tarp)
     sbc = sbc_test(sbc_ranks(draws, theta), n_samples, names=est.theta_names)
-    os.makedirs(out, exist_ok=True)
     result = {"estimator": os.path.abspath(estimator), "suite": os.path.abspath(suite_dir), "rows": [lo, hi],
-              "n_samples": n_samples, "tarp": tarp.to_dict(), "sbc": sbc.to_dict()}
+              "n_samples": n_samples, "tarp": tarp.to_dict(), "sbc": sbc.to_dict(),
+              **_tarp_package_check(draws, theta, k_tarp)}
+    lo16, hi84 = np.percentile(draws, [16, 84], axis=1)
+    result["coverage_68"] = {nm: float(np.mean((theta[:, i] >= lo16[:, i]) & (theta[:, i] <= hi84[:, i])))
+                             for i, nm in enumerate(est.theta_names)}
+    _write_diagnostics(out, result, tarp, sbc, est.theta_names, plot)
+    _log(f"TARP ATC = {tarp.atc:+.4f}, KS p = {tarp.ks_pvalue:.3g}; SBC χ² p-values "
+         + ", ".join(f"{k} {v:.2g}" for k, v in zip(est.theta_names, sbc.pvalues)))
+    _log(f"wrote {out}/diagnostics.json, diagnostics.npz" + (", tarp.png/.pdf, sbc.png/.pdf" if plot else ""))
+    return result
+
+
+def _tarp_package_check(draws, theta, key) -> dict:
+    """ECP of the ``tarp`` package on the same draws and references as
+    :func:`~jaxgal.inference.tarp_coverage` (its maximum absolute difference), or a note
+    when the package is not installed."""
+    import jax
+
+    from ._diagnostics import tarp_coverage
+
+    try:
+        import tarp
+    except ImportError:
+        return {"tarp_package": "not installed"}
+    res = tarp_coverage(draws, theta, key=key, n_bootstrap=0)
+    k_ref = jax.random.split(key)[0]
+    refs = np.asarray(jax.random.uniform(k_ref, theta.shape))
+    ecp, alpha = tarp.get_tarp_coverage(np.swapaxes(np.asarray(draws), 0, 1).copy(), np.asarray(theta).copy(),
+                                        references=refs, norm=True)
+    return {"tarp_package": getattr(tarp, "__version__", "installed"),
+            "tarp_package_max_abs_diff_ecp": float(np.max(np.abs(np.asarray(ecp) - res.ecp))),
+            "tarp_package_max_abs_diff_alpha": float(np.max(np.abs(np.asarray(alpha) - res.alpha)))}
+
+
+def _write_diagnostics(out, result, tarp, sbc, theta_names, plot, extra_arrays=None):
+    os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "diagnostics.json"), "w") as fh:
         json.dump(result, fh, indent=1)
     np.savez(os.path.join(out, "diagnostics.npz"), alpha=tarp.alpha, ecp=tarp.ecp, f=tarp.f,
              ecp_band=tarp.ecp_band, atc=tarp.atc, ks_pvalue=tarp.ks_pvalue, ks_pvalue_curves=tarp.ks_pvalue_curves,
-             ranks=sbc.ranks, n_samples=sbc.n_samples, names=np.asarray(est.theta_names))
+             ranks=sbc.ranks, n_samples=sbc.n_samples, names=np.asarray(theta_names), **(extra_arrays or {}))
     if plot:
         from ._plots import plot_sbc, plot_tarp
 
         plot_tarp(tarp, path=os.path.join(out, "tarp"))
         plot_sbc(sbc, path=os.path.join(out, "sbc"))
-    _log(f"TARP ATC = {tarp.atc:+.4f}, KS p = {tarp.ks_pvalue:.3g}; SBC χ² p-values "
-         + ", ".join(f"{k} {v:.2g}" for k, v in zip(est.theta_names, sbc.pvalues)))
-    _log(f"wrote {out}/diagnostics.json, diagnostics.npz" + (", tarp.png/.pdf, sbc.png/.pdf" if plot else ""))
+
+
+def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: int = 0, out: str = "crossfit",
+                 plot: bool = True, progress: bool = True) -> dict:
+    """Cross-fitted coverage of a training configuration: the suite's rows (all of them,
+    ``[suite] holdout`` ignored) are cut into `n_folds` contiguous blocks; for each block an
+    ensemble is trained with the configuration on the other blocks and draws `n_samples`
+    posterior samples for every simulation of the block. TARP and SBC are computed on the
+    union, so every simulation is a held-out test of an estimator trained exactly as
+    configured (on (n_folds − 1)/n_folds of the rows). The mean held-out log q(θ_i | x_i)
+    (``heldout_mean_log_prob``; higher is better) compares configurations on the same
+    suite and targets. Writes the files of
+    :func:`run_diagnose` (plus ``folds``) to `out`; returns the JSON record."""
+    import jax
+
+    from ._diagnostics import posterior_draws, sbc_ranks, sbc_test, tarp_coverage
+    from ._npe import train_npe
+
+    if n_folds < 2:
+        raise ValueError(f"crossfit: n_folds must be >= 2; got {n_folds}")
+    suite = load_suite_any(cfg["suite"]["dir"], allow_partial=cfg["suite"].get("partial", False))
+    targets = cfg["targets"]["names"]
+    theta = suite_columns(suite, targets, summaries_key=cfg["suite"]["summaries"], what="[targets] name")
+    x, x_names = _suite_inputs(suite, cfg)
+    use = _usable_rows(suite, cfg)
+    theta, x = theta[use], x[use]
+    n = theta.shape[0]
+    edges = np.linspace(0, n, n_folds + 1).round().astype(int)
+    draws = np.zeros((n, n_samples, len(targets)))
+    folds = []
+    log_q = []
+    key = jax.random.key(seed)
+    for j in range(n_folds):
+        lo, hi = edges[j], edges[j + 1]
+        train = np.r_[0:lo, hi:n]
+        _log(f"crossfit fold {j + 1}/{n_folds}: training on {train.size} simulations, testing on rows {lo}-{hi}")
+        est = train_npe(jax.random.fold_in(jax.random.key(cfg["training"]["seed"]), j), theta[train], x[train],
+                        cfg["training"]["n_ensemble"], theta_names=targets, x_names=x_names,
+                        config=_npe_config(cfg, progress))
+        draws[lo:hi] = posterior_draws(jax.random.fold_in(key, j), est, x[lo:hi], n_samples, progress=progress)
+        lp = np.asarray(est.log_prob(theta[lo:hi], x[lo:hi]))
+        log_q.append(lp)
+        folds.append({"rows": [int(lo), int(hi)], "n_train": int(train.size),
+                      "heldout_mean_log_prob": float(np.mean(lp)),
+                      "epochs": [h.n_epochs for h in est.history], "weights": est.weights.tolist()})
+    k_tarp = jax.random.fold_in(key, 10_000)
+    tarp = tarp_coverage(draws, theta, key=k_tarp)
+    sbc = sbc_test(sbc_ranks(draws, theta), n_samples, names=targets)
+    result = {"kind": "crossfit", "suite": os.path.abspath(cfg["suite"]["dir"]), "n_sims": int(n),
+              "n_rows_unusable": int((~use).sum()), "require": list(cfg["suite"].get("require", [])),
+              "n_folds": n_folds, "n_samples": n_samples, "seed": seed, "targets": list(targets), "folds": folds,
+              "heldout_mean_log_prob": float(np.mean(np.concatenate(log_q))),
+              "heldout_log_prob_sem": float(np.std(np.concatenate(log_q)) / np.sqrt(n)),
+              "tarp": tarp.to_dict(), "sbc": sbc.to_dict(), **_tarp_package_check(draws, theta, k_tarp)}
+    med = np.median(draws, axis=1)
+    lo16, hi84 = np.percentile(draws, [16, 84], axis=1)
+    result["coverage_68"] = {nm: float(np.mean((theta[:, i] >= lo16[:, i]) & (theta[:, i] <= hi84[:, i])))
+                             for i, nm in enumerate(targets)}
+    _write_diagnostics(out, result, tarp, sbc, targets, plot,
+                       {"theta": theta, "median": med, "p16": lo16, "p84": hi84})
+    _log(f"crossfit TARP ATC = {tarp.atc:+.4f}, KS p = {tarp.ks_pvalue:.3g}; SBC χ² p-values "
+         + ", ".join(f"{k} {v:.2g}" for k, v in zip(targets, sbc.pvalues)))
     return result
 
 
@@ -492,6 +641,10 @@ def _cmd_infer(args) -> int:
 
 
 def _cmd_diagnose(args) -> int:
+    if args.crossfit:
+        run_crossfit(load_train_config(args.estimator), n_folds=args.folds, n_samples=args.n_samples,
+                     seed=args.seed, out=args.out, plot=not args.no_plot)
+        return 0
     run_diagnose(args.estimator, suite=args.suite, n_test=args.n_test, n_samples=args.n_samples, seed=args.seed,
                  out=args.out, plot=not args.no_plot)
     return 0
@@ -522,7 +675,10 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip the corner plot")
     p.set_defaults(run=_cmd_infer)
     p = subparsers.add_parser("diagnose", help="TARP coverage and SBC on held-out simulations")
-    p.add_argument("estimator", help="estimator folder")
+    p.add_argument("estimator", help="estimator folder (with --crossfit: a training CONFIG.toml)")
+    p.add_argument("--crossfit", action="store_true",
+                   help="cross-fitted coverage of a training configuration: retrain on all but one fold, test on it")
+    p.add_argument("--folds", type=int, default=5, help="folds of --crossfit")
     p.add_argument("--suite", default=None, help="suite folder (default: the one the estimator was trained on)")
     p.add_argument("--n-test", type=int, default=None, help="use at most this many held-out simulations")
     p.add_argument("--n-samples", type=int, default=1000, help="posterior draws per simulation")

@@ -1,0 +1,238 @@
+"""Build the compact training suite shipped in ``jaxgal/data/suite/`` from a suite folder.
+
+    python scripts/inference/compact_suite.py /work/suites/train jaxgal/data/suite/train_suite.npz
+
+A suite folder (``jaxgal.simulation.run_suite(..., keep_particles=True)``) holds, per chunk,
+θ, the noise-free summaries, counts, flags and derived quantities, and the stars
+(``particles_XXXXX.npy``). The estimator is trained on summaries *observed like the data*
+(docs/inference.md, "The shipped estimator"):
+
+1. every simulated star observed through the catalogue error model of the embedded
+   observation (``CatalogueErrorModel.from_catalogue(default_observation().catalogue)``) and
+   the 52 3σ-clipped summaries of those stars (``observed_summaries``), plus the 38 reflex
+   targets (``reflex_targets``: the 18-parameter linear fit at 40–120 kpc, 2,000 stars).
+   When the suite already holds them (``load_suite(dir, observation="default")``, written
+   by ``observe_suite``) they are read; otherwise (``--observe``) they are computed here with
+   the same public functions and keys ``fold_in(PRNGKey(OBS_SEED), index)``;
+2. the finite-sample noise of a 1,296-star catalogue added to them
+   (``finite_sample_sigma`` with the embedded observation's bootstrap errors and counts:
+   the simulated bins hold ~10× more stars than the catalogue's), with the key
+   ``PRNGKey(--noise-seed)``: column ``summaries_train``; bins with fewer than 5 observed
+   stars are ``flags_train`` (NaN inputs).
+
+Output: one ``.npz`` (no pickle) with ``theta`` (n, 12), ``theta_names``, ``index``,
+``summaries``/``counts``/``flags`` (noise-free), ``summaries_observed``/``counts_observed``/
+``flags_observed``, ``summaries_train``/``flags_train``, ``sigma_add``, ``derived_*``,
+``reflex_*``, ``summary_names`` and ``manifest`` (JSON text: source, rows, seeds, the
+observation model's identifier, the jaxgal commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+OBS_SEED = 7919
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    except Exception:  # pragma: no cover
+        return ""
+
+
+_FN = {}
+
+
+def _observe_fn(model):
+    """The jitted per-chunk observation (built once per model)."""
+    import jax
+
+    from jaxgal import observables as O
+
+    if model.identifier in _FN:
+        return _FN[model.identifier]
+    base = jax.random.PRNGKey(OBS_SEED)
+
+    @jax.jit
+    def one_chunk(idx, w):
+        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
+        k_s = jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys)
+        k_r = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+        s = jax.vmap(lambda k, p: O.observed_summaries(k, p, model))(k_s, w)
+        r = jax.vmap(lambda k, p: O.reflex_targets(k, p, model))(k_r, w)
+        return s, r
+
+    _FN[model.identifier] = one_chunk
+    return one_chunk
+
+
+def _observe_here(suite_dir: str, data: dict, model, *, n_rows: int, progress: bool = True,
+                  cache: str | None = None) -> dict:
+    """Observed summaries and reflex targets of the first ``n_rows`` rows, from the stored stars
+    (each chunk's result kept in ``cache/observed_XXXXX.npz`` when `cache` is given)."""
+    import jax
+
+    from jaxgal import observables as O
+
+    settings = json.load(open(os.path.join(suite_dir, "suite.json")))
+    cs = settings["chunk_size"]
+    n_chunks = -(-n_rows // cs)
+    one_chunk = _observe_fn(model)
+    out: dict[str, list] = {}
+    t0 = time.time()
+    for c in range(n_chunks):
+        cpath = os.path.join(cache, f"observed_{c:05d}.npz") if cache else None
+        if cpath and os.path.exists(cpath):
+            with np.load(cpath, allow_pickle=False) as z:
+                res = {k: z[k] for k in z.files}
+        else:
+            w = np.load(os.path.join(suite_dir, f"particles_{c:05d}.npy")).astype(np.float64)
+            idx = np.asarray(data["index"][c * cs:(c + 1) * cs])
+            s, r = one_chunk(idx, w)
+            r = r.as_dict()
+            res = {"observed_summaries": np.asarray(s.values), "observed_counts": np.asarray(s.counts),
+                   "observed_flags": np.asarray(s.flags), **{(k if k.startswith("reflex_") else f"reflex_{k}"): np.asarray(v) for k, v in r.items()}}
+            if cpath:
+                os.makedirs(cache, exist_ok=True)
+                np.savez(cpath + ".tmp.npz", **res)
+                os.replace(cpath + ".tmp.npz", cpath)
+        for k, v in res.items():
+            out.setdefault(k, []).append(v)
+        if progress:
+            print(f"\r[compact_suite] observed chunk {c + 1}/{n_chunks} ({time.time() - t0:.0f} s)", end="",
+                  file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return {k: np.concatenate(v, axis=0)[:n_rows] for k, v in out.items()}
+
+
+def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str = "auto",
+          max_rows: int | None = None, progress: bool = True, cache: str | None = None) -> dict:
+    """Write the compact suite (module docstring); returns its manifest."""
+    import jax
+
+    from jaxgal import observables as O
+    from jaxgal.simulation import load_suite
+
+    jax.config.update("jax_enable_x64", True)
+    obs = O.default_observation()
+    model = O.CatalogueErrorModel.from_catalogue(obs.catalogue, source="jaxgal default observation (mock)")
+    source = None
+    data = None
+    base = load_suite(suite_dir, allow_partial=True)
+    n_base = base["theta"].shape[0] if max_rows is None else min(base["theta"].shape[0], int(max_rows))
+    if observe in ("auto", "suite"):
+        try:
+            data = load_suite(suite_dir, allow_partial=True, observation="default")
+            source = "observe_suite (jaxgal.simulation; observed_<identifier>_XXXXX.npz in the suite)"
+            if data["theta"].shape[0] == 0:
+                raise ValueError("no observed chunks yet")
+            if data["theta"].shape[0] < n_base:
+                print(f"[compact_suite] observe_suite covers the first {data['theta'].shape[0]} of {n_base} "
+                      "simulations; using those", file=sys.stderr)
+        except (TypeError, ValueError, FileNotFoundError) as e:
+            if observe == "suite":
+                raise
+            print(f"[compact_suite] no observed files in the suite ({e}); observing here", file=sys.stderr)
+            data, source = None, None
+    if data is None:
+        data = base
+    n = data["theta"].shape[0]
+    if max_rows is not None:
+        n = min(n, int(max_rows))
+    if source is None:
+        # observed summaries for the rows whose stars are stored
+        n_part = 0
+        cs = json.load(open(os.path.join(suite_dir, "suite.json")))["chunk_size"]
+        while os.path.exists(os.path.join(suite_dir, f"particles_{n_part // cs:05d}.npy")) and n_part < n:
+            n_part += cs
+        n = min(n, n_part)
+        data = {k: (v[:n] if np.ndim(v) and k not in ("theta_names", "summary_names") else v)
+                for k, v in data.items()}
+        data.update(_observe_here(suite_dir, data, model, n_rows=n, progress=progress, cache=cache))
+        source = f"computed by scripts/inference/compact_suite.py (keys fold_in(PRNGKey({OBS_SEED}), index))"
+        if out is None:
+            return {}
+    else:
+        data = {k: (v[:n] if np.ndim(v) and k not in ("theta_names", "summary_names") else v)
+                for k, v in data.items()}
+
+    names = O.summary_names()
+    obs_vals = np.asarray(data["observed_summaries"], float)
+    obs_vals = np.where(np.asarray(data["observed_flags"], bool), 0.0, obs_vals)  # NaN (flagged) -> fill value
+    sim = O.Summaries(obs_vals, np.asarray(data["observed_counts"], float),
+                      np.asarray(data["observed_counts"], float), np.asarray(data["observed_flags"], bool), names)
+    sig = np.asarray(O.finite_sample_sigma(sim, obs.errors, obs.counts, obs.values))
+    eps = np.asarray(jax.random.normal(jax.random.PRNGKey(noise_seed), sig.shape, dtype=float))
+    train = np.where(sim.flags, np.nan, np.asarray(sim.values) + sig * eps)
+
+    arrays = {
+        "index": np.asarray(data["index"]),
+        "theta": np.asarray(data["theta"], float),
+        "theta_names": np.asarray([str(s) for s in data["theta_names"]]),
+        "summary_names": np.asarray(names),
+        "summaries": np.where(np.asarray(data["flags"], bool), np.nan, np.asarray(data["summaries"], float)),
+        "counts": np.asarray(data["counts"], np.float32),
+        "flags": np.asarray(data["flags"], bool),
+        "summaries_observed": np.asarray(sim.values, float),
+        "counts_observed": np.asarray(sim.counts, np.float32),
+        "flags_observed": np.asarray(sim.flags, bool),
+        "summaries_train": train,
+        "flags_train": np.asarray(sim.flags, bool),
+        "sigma_add": sig.astype(np.float32),
+        "observation_counts": np.asarray(obs.counts, float),
+    }
+    for k, v in data.items():
+        if k.startswith("derived_") or k.startswith("reflex_"):
+            arrays[k] = np.asarray(v)
+    manifest = {
+        "source_suite": os.path.abspath(suite_dir),
+        "n_rows": int(n),
+        "observed": source,
+        "observation_model": model.identifier,
+        "finite_sample_noise": {"seed": int(noise_seed), "obs_counts": "default_observation().counts",
+                                "obs_errors": "default_observation().errors (1,000 bootstrap resamples)"},
+        "suite_settings": json.load(open(os.path.join(suite_dir, "suite.json"))),
+        "jaxgal_commit": _git_commit(),
+        "command": "python scripts/inference/compact_suite.py " + " ".join(sys.argv[1:]),
+    }
+    arrays["manifest"] = np.asarray(json.dumps(manifest))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, out)
+    print(f"[compact_suite] wrote {out}: {n} simulations ({os.path.getsize(out) / 1e6:.2f} MB)", file=sys.stderr)
+    return manifest
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("suite_dir")
+    p.add_argument("out")
+    p.add_argument("--noise-seed", type=int, default=11)
+    p.add_argument("--observe", choices=["auto", "suite", "here"], default="auto",
+                   help="read observed summaries from the suite (suite), compute them (here), or either (auto)")
+    p.add_argument("--max-rows", type=int, default=None)
+    p.add_argument("--cache", default=None, help="folder keeping each chunk's observed summaries (with --observe here)")
+    p.add_argument("--watch", type=float, default=0.0,
+                   help="keep observing new chunks every WATCH seconds (with --cache; out '-')")
+    a = p.parse_args(argv)
+    while a.watch > 0:
+        build(a.suite_dir, None, observe="here", cache=a.cache, progress=False)
+        time.sleep(a.watch)
+    build(a.suite_dir, None if a.out == "-" else a.out, noise_seed=a.noise_seed, observe=a.observe,
+          max_rows=a.max_rows, cache=a.cache)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
