@@ -78,7 +78,7 @@ EXAMPLE_CONFIG = """\
 [suite]
 dir = "suite"                 # a folder written by jaxgal.simulation.run_suite, or a compact suite .npz
                               # (relative paths are relative to this file's folder)
-summaries = "summaries"       # key of the (n, 52) summaries (e.g. "summaries_obs" when present)
+summaries = "summaries"       # key of the (n, 52) summaries (e.g. "observed_summaries" of load_suite(dir, observation="default"))
 flags = "flags"               # key of the (n, 52) flags (bins with too few stars -> NaN input); "" = none
 holdout = 500                 # last rows kept out of training, for `jaxgal diagnose`
 partial = false               # accept a suite folder with chunks still missing (the rows present)
