@@ -148,7 +148,7 @@ def _posterior_stage(obs, fit_obs, out):
     import jax
 
     from . import inference as inf
-    from .inference._results import (
+    from .inference import (
         format_posterior_table,
         plot_mass_profiles,
         plot_posterior_table,

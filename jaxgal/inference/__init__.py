@@ -39,6 +39,13 @@ from ._errors import (
 )
 from ._npe import FORMAT_VERSION, MemberHistory, NPEConfig, NPEEstimator, load_npe, read_metadata, train_npe
 from ._plots import plot_corner, plot_ppc, plot_sbc, plot_tarp, save_figure
+from ._results import (
+    format_posterior_table,
+    plot_mass_profiles,
+    plot_posterior_table,
+    plot_reflex_profile,
+    posterior_table,
+)
 from ._posterior import (
     DEFAULT_CONDITIONS,
     add_derived_masses,
@@ -72,7 +79,12 @@ __all__ = [
     "c2st",
     "load_npe",
     "load_shipped_estimator",
+    "format_posterior_table",
     "plot_corner",
+    "plot_mass_profiles",
+    "plot_posterior_table",
+    "plot_reflex_profile",
+    "posterior_table",
     "plot_ppc",
     "plot_sbc",
     "plot_tarp",

@@ -35,7 +35,7 @@ __all__ = ["run_suite_dask"]
 def _chunk_task(out_dir, c, args, keep_particles):
     """What one Dask task runs: one chunk, plus the worker's environment for the manifest."""
     from ._manifest import environment
-    from ._suite import run_chunk
+    from ._chunk import run_chunk
 
     rec = run_chunk(out_dir, c, *args, keep_particles=keep_particles)
     if not rec.get("skipped"):
@@ -79,7 +79,7 @@ def run_suite_dask(
         raise ImportError(
             "run_suite(client=...) needs dask.distributed: pip install 'jaxgal[dask]'"
         ) from e
-    from ._suite import _check_args, _check_settings, _chunks_todo, _settings_of
+    from ._chunk import _check_args, _check_settings, _chunks_todo, _settings_of
 
     args = _check_args(n_sims, seed, n_particles, chunk_size, config, model, summary_config)
     n_sims, seed, n_particles, chunk_size = args[:4]
