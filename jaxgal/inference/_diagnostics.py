@@ -95,6 +95,20 @@ def _ecdf_on_grid(f, alpha):
     return np.concatenate([out, [np.mean(f <= alpha[-1])]])
 
 
+def _draws_and_truths(samples, theta, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior draws (n_sims, L, d) and truths (n_sims, d) as float arrays; a 1-D `theta`
+    (and then 2-D `samples`) is one parameter. Raises ``ValueError`` naming `caller`."""
+    s = np.asarray(samples, dtype=float)
+    t = np.asarray(theta, dtype=float)
+    if t.ndim == 1:
+        t = t[:, None]
+    if s.ndim == 2 and t.shape[1] == 1:
+        s = s[..., None]
+    if s.ndim != 3 or t.ndim != 2 or s.shape[0] != t.shape[0] or s.shape[2] != t.shape[1]:
+        raise ValueError(f"{caller}: samples must be (n_sims, L, d) and theta (n_sims, d); got {s.shape}, {t.shape}")
+    return s, t
+
+
 def tarp_coverage(
     samples,
     theta,
@@ -127,16 +141,7 @@ def tarp_coverage(
 
     from ._npe import _typed_key
 
-    s = np.asarray(samples, dtype=float)
-    t = np.asarray(theta, dtype=float)
-    if t.ndim == 1:
-        t = t[:, None]
-    if s.ndim == 2 and t.shape[1] == 1:
-        s = s[..., None]
-    if s.ndim != 3 or t.ndim != 2 or s.shape[0] != t.shape[0] or s.shape[2] != t.shape[1]:
-        raise ValueError(
-            f"tarp_coverage: samples must be (n_sims, L, d) and theta (n_sims, d); got {s.shape}, {t.shape}"
-        )
+    s, t = _draws_and_truths(samples, theta, "tarp_coverage")
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(t))):
         raise ValueError("tarp_coverage: samples and theta must be finite")
     if metric not in ("euclidean", "manhattan"):
@@ -240,14 +245,7 @@ def sbc_ranks(samples, theta) -> np.ndarray:
 
     **Returns:** (n_sims, d) integers in 0..L.
     """
-    s = np.asarray(samples, dtype=float)
-    t = np.asarray(theta, dtype=float)
-    if t.ndim == 1:
-        t = t[:, None]
-    if s.ndim == 2 and t.shape[1] == 1:
-        s = s[..., None]
-    if s.ndim != 3 or s.shape[0] != t.shape[0] or s.shape[2] != t.shape[1]:
-        raise ValueError(f"sbc_ranks: samples must be (n_sims, L, d) and theta (n_sims, d); got {s.shape}, {t.shape}")
+    s, t = _draws_and_truths(samples, theta, "sbc_ranks")
     return np.sum(s < t[:, None, :], axis=1)
 
 
