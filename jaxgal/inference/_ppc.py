@@ -63,6 +63,28 @@ class PPCResult:
         return path
 
     @classmethod
+    def from_predictive(cls, names: Sequence[str], observed, predictive, n_sigma: float = 3.0) -> "PPCResult":
+        """The check from summaries simulated elsewhere (e.g. a suite run at posterior draws
+        with :func:`jaxgal.simulation.simulate_batch`, observed like the data).
+
+        **Arguments:** `names` (k,); `observed` (k,) observed summaries (NaN = missing);
+        `predictive` (n_draws ≥ 2, k) simulated summaries (NaN = missing); `n_sigma` the
+        flagging threshold.
+        """
+        observed = np.asarray(observed, dtype=float).reshape(-1)
+        predictive = np.asarray(predictive, dtype=float)
+        if len(names) != observed.size:
+            raise ValueError(f"PPCResult.from_predictive: {len(names)} names for {observed.size} observed values")
+        if predictive.ndim != 2 or predictive.shape[1] != observed.size or predictive.shape[0] < 2:
+            raise ValueError(
+                f"PPCResult.from_predictive: predictive must be (n_draws >= 2, {observed.size}); got shape "
+                f"{predictive.shape}"
+            )
+        if not n_sigma > 0:
+            raise ValueError(f"PPCResult.from_predictive: n_sigma must be > 0; got {n_sigma}")
+        return _summarise(tuple(str(n) for n in names), observed, predictive, float(n_sigma))
+
+    @classmethod
     def load(cls, path: str) -> "PPCResult":
         with np.load(path, allow_pickle=False) as z:
             return _summarise(tuple(str(s) for s in z["names"]), z["observed"], z["predictive"], float(z["n_sigma"]))

@@ -1,6 +1,9 @@
-"""Build the compact training suite shipped in ``jaxgal/data/suite/`` from a suite folder.
+"""Build the compact training suite shipped in ``jaxgal/data/suite/`` from suite folders.
 
-    python scripts/inference/compact_suite.py /work/suites/train jaxgal/data/suite/train_suite.npz
+    python scripts/inference/compact_suite.py /work/suites/train /work/suites/train2 jaxgal/data/suite/train_suite.npz
+
+(several folders: their rows are concatenated in the order given, with a ``suite_id`` column;
+each must be a draw from the same prior, i.e. a prefix of a seeded suite, with distinct seeds.)
 
 A suite folder (``jaxgal.simulation.run_suite(..., keep_particles=True)``) holds, per chunk,
 θ, the noise-free summaries, counts, flags and derived quantities, and the stars
@@ -20,10 +23,10 @@ A suite folder (``jaxgal.simulation.run_suite(..., keep_particles=True)``) holds
    ``PRNGKey(--noise-seed)``: column ``summaries_train``; bins with fewer than 5 observed
    stars are ``flags_train`` (NaN inputs).
 
-Output: one ``.npz`` (no pickle) with ``theta`` (n, 12), ``theta_names``, ``index``,
+Output: one ``.npz`` (no pickle) with ``theta`` (n, 12), ``theta_names``, ``index``, ``suite_id``,
 ``summaries``/``counts``/``flags`` (noise-free), ``summaries_observed``/``counts_observed``/
 ``flags_observed``, ``summaries_train``/``flags_train``, ``sigma_add``, ``derived_*``,
-``reflex_*``, ``summary_names`` and ``manifest`` (JSON text: source, rows, seeds, the
+``reflex_*``, ``summary_names`` and ``manifest`` (JSON text: sources, rows per suite, seeds, the code that wrote each suite, the
 observation model's identifier, the jaxgal commit).
 """
 
@@ -47,6 +50,38 @@ def _git_commit() -> str:
                               cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
     except Exception:  # pragma: no cover
         return ""
+
+
+def training_summaries(values, counts, flags, key, obs=None):
+    """Observed summaries -> the summaries the estimator is trained on (module docstring, step 2).
+
+    **Arguments:** `values`, `counts`, `flags`: (n, 52) observed summaries (flagged entries may
+    be NaN), their star counts and flags; `key`: the ``jax.random`` key of the noise; `obs`: the
+    observation whose finite-sample scatter is matched (default ``default_observation()``).
+
+    **Returns:** ``(sim, sigma_add, train)``: the observed summaries as ``Summaries`` (flagged
+    entries filled with 0.0), σ_add (n, 52) [km/s] and the noisy summaries, NaN where flagged.
+    """
+    import jax
+
+    from jaxgal import observables as O
+
+    obs = O.default_observation() if obs is None else obs
+    flags = np.asarray(flags, bool)
+    vals = np.where(flags, 0.0, np.asarray(values, float))  # NaN (flagged) -> fill value
+    sim = O.Summaries(vals, np.asarray(counts, float), np.asarray(counts, float), flags, O.summary_names())
+    sig = np.asarray(O.finite_sample_sigma(sim, obs.errors, obs.counts, obs.values))
+    eps = np.asarray(jax.random.normal(key, sig.shape, dtype=float))
+    return sim, sig, np.where(flags, np.nan, vals + sig * eps)
+
+
+def _writers(suite_dir: str):
+    """The code that wrote a suite (its manifest's ``writers``: commit, versions, devices), or
+    None for a suite written before suites had manifests."""
+    from jaxgal.simulation import read_manifest
+
+    m = read_manifest(suite_dir)
+    return None if m is None else m.get("writers")
 
 
 _FN = {}
@@ -115,17 +150,12 @@ def _observe_here(suite_dir: str, data: dict, model, *, n_rows: int, progress: b
     return {k: np.concatenate(v, axis=0)[:n_rows] for k, v in out.items()}
 
 
-def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str = "auto",
-          max_rows: int | None = None, progress: bool = True, cache: str | None = None) -> dict:
-    """Write the compact suite (module docstring); returns its manifest."""
-    import jax
-
-    from jaxgal import observables as O
+def _observed_rows(suite_dir: str, model, *, observe: str, max_rows: int | None, progress: bool,
+                   cache: str | None) -> tuple[dict | None, str | None]:
+    """One suite folder's rows with their observed summaries and reflex targets: (data, source);
+    data None when only observing into `cache` (``out`` None)."""
     from jaxgal.simulation import load_suite
 
-    jax.config.update("jax_enable_x64", True)
-    obs = O.default_observation()
-    model = O.CatalogueErrorModel.from_catalogue(obs.catalogue, source="jaxgal default observation (mock)")
     source = None
     data = None
     base = load_suite(suite_dir, allow_partial=True)
@@ -137,12 +167,12 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
             if data["theta"].shape[0] == 0:
                 raise ValueError("no observed chunks yet")
             if data["theta"].shape[0] < n_base:
-                print(f"[compact_suite] observe_suite covers the first {data['theta'].shape[0]} of {n_base} "
-                      "simulations; using those", file=sys.stderr)
+                print(f"[compact_suite] {suite_dir}: observe_suite covers the first {data['theta'].shape[0]} of "
+                      f"{n_base} simulations; using those", file=sys.stderr)
         except (TypeError, ValueError, FileNotFoundError) as e:
             if observe == "suite":
                 raise
-            print(f"[compact_suite] no observed files in the suite ({e}); observing here", file=sys.stderr)
+            print(f"[compact_suite] no observed files in {suite_dir} ({e}); observing here", file=sys.stderr)
             data, source = None, None
     if data is None:
         data = base
@@ -160,23 +190,65 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
                 for k, v in data.items()}
         data.update(_observe_here(suite_dir, data, model, n_rows=n, progress=progress, cache=cache))
         source = f"computed by scripts/inference/compact_suite.py (keys fold_in(PRNGKey({OBS_SEED}), index))"
-        if out is None:
-            return {}
     else:
         data = {k: (v[:n] if np.ndim(v) and k not in ("theta_names", "summary_names") else v)
                 for k, v in data.items()}
+    return data, source
+
+
+def _concatenate(parts: list[dict]) -> dict:
+    """Rows of several suites, one after the other: the columns every suite has (a suite made
+    with other code may store more derived columns), plus ``suite_id`` (the suite's position
+    in the list)."""
+    keys = set(parts[0])
+    for p in parts[1:]:
+        keys &= set(p)
+    out = {}
+    for k in keys:
+        if k in ("theta_names", "summary_names"):
+            vals = [tuple(str(s) for s in p[k]) for p in parts]
+            if any(v != vals[0] for v in vals):
+                raise ValueError(f"compact_suite: the suites disagree on {k}")
+            out[k] = parts[0][k]
+        elif np.ndim(parts[0][k]):
+            out[k] = np.concatenate([np.asarray(p[k]) for p in parts], axis=0)
+        else:
+            out[k] = parts[0][k]
+    out["suite_id"] = np.concatenate([np.full(p["theta"].shape[0], i, np.int32) for i, p in enumerate(parts)])
+    return out
+
+
+def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "auto",
+          max_rows: int | None = None, progress: bool = True, cache: str | None = None) -> dict:
+    """Write the compact suite (module docstring) of one suite folder or several (their rows
+    concatenated in the order given; `max_rows` applies to each); returns its manifest."""
+    import jax
+
+    from jaxgal import observables as O
+
+    jax.config.update("jax_enable_x64", True)
+    suite_dirs = [suite_dirs] if isinstance(suite_dirs, str) else list(suite_dirs)
+    if cache is not None and len(suite_dirs) > 1:
+        raise ValueError("compact_suite: --cache works with one suite folder")
+    obs = O.default_observation()
+    model = O.CatalogueErrorModel.from_catalogue(obs.catalogue, source="jaxgal default observation (mock)")
+    parts, sources = [], []
+    for d in suite_dirs:
+        data, source = _observed_rows(d, model, observe=observe, max_rows=max_rows, progress=progress, cache=cache)
+        parts.append(data)
+        sources.append(source)
+    if out is None:
+        return {}
+    data = _concatenate(parts)
+    n = data["theta"].shape[0]
 
     names = O.summary_names()
-    obs_vals = np.asarray(data["observed_summaries"], float)
-    obs_vals = np.where(np.asarray(data["observed_flags"], bool), 0.0, obs_vals)  # NaN (flagged) -> fill value
-    sim = O.Summaries(obs_vals, np.asarray(data["observed_counts"], float),
-                      np.asarray(data["observed_counts"], float), np.asarray(data["observed_flags"], bool), names)
-    sig = np.asarray(O.finite_sample_sigma(sim, obs.errors, obs.counts, obs.values))
-    eps = np.asarray(jax.random.normal(jax.random.PRNGKey(noise_seed), sig.shape, dtype=float))
-    train = np.where(sim.flags, np.nan, np.asarray(sim.values) + sig * eps)
+    sim, sig, train = training_summaries(data["observed_summaries"], data["observed_counts"], data["observed_flags"],
+                                         jax.random.PRNGKey(noise_seed), obs)
 
     arrays = {
         "index": np.asarray(data["index"]),
+        "suite_id": np.asarray(data["suite_id"]),
         "theta": np.asarray(data["theta"], float),
         "theta_names": np.asarray([str(s) for s in data["theta_names"]]),
         "summary_names": np.asarray(names),
@@ -195,13 +267,15 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
         if k.startswith("derived_") or k.startswith("reflex_"):
             arrays[k] = np.asarray(v)
     manifest = {
-        "source_suite": os.path.abspath(suite_dir),
+        "source_suites": [os.path.abspath(d) for d in suite_dirs],
+        "rows_per_suite": [int(p["theta"].shape[0]) for p in parts],
         "n_rows": int(n),
-        "observed": source,
+        "observed": sources,
         "observation_model": model.identifier,
         "finite_sample_noise": {"seed": int(noise_seed), "obs_counts": "default_observation().counts",
                                 "obs_errors": "default_observation().errors (1,000 bootstrap resamples)"},
-        "suite_settings": json.load(open(os.path.join(suite_dir, "suite.json"))),
+        "suite_settings": [json.load(open(os.path.join(d, "suite.json"))) for d in suite_dirs],
+        "suite_writers": [_writers(d) for d in suite_dirs],
         "jaxgal_commit": _git_commit(),
         "command": "python scripts/inference/compact_suite.py " + " ".join(sys.argv[1:]),
     }
@@ -216,7 +290,7 @@ def build(suite_dir: str, out: str | None, *, noise_seed: int = 11, observe: str
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("suite_dir")
+    p.add_argument("suite_dir", nargs="+", help="suite folder(s); rows concatenated in this order")
     p.add_argument("out")
     p.add_argument("--noise-seed", type=int, default=11)
     p.add_argument("--observe", choices=["auto", "suite", "here"], default="auto",

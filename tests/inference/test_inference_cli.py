@@ -16,6 +16,7 @@ from jaxgal.inference import cli
 
 N_SIMS, HOLDOUT = 700, 200
 # the outermost bins (r_gal > 134 kpc) are missing together in 10 % of the training rows
+UNSEEN_BIN = "vgsr_mean_Q2_r30-56"
 FAR_BINS = tuple(n for n in jg.observables.summary_names() if n.endswith("r134-160") or n.endswith("r138.3-160"))
 
 
@@ -31,6 +32,8 @@ def _write_suite(path):
     far_rows = rng.random(N_SIMS) < 0.1
     for nm in FAR_BINS:
         flags[far_rows, names.index(nm)] = True
+    # the last (held-out) row misses a bin no training row misses: diagnose must leave it out
+    flags[N_SIMS - 1, names.index(UNSEEN_BIN)] = True
     summ[flags] = 0.0  # the suite's fill value for flagged bins
     m200 = 10 ** theta[:, 0]
     os.makedirs(path)
@@ -198,7 +201,8 @@ def test_infer_diagnose_plot_commands(trained, tmp_path):
     dout = str(tmp_path / "diag")
     assert cli.main(["diagnose", str(root / "est"), "--n-samples", "50", "--out", dout]) == 0
     diag = json.load(open(os.path.join(dout, "diagnostics.json")))
-    assert diag["rows"] == [N_SIMS - HOLDOUT, N_SIMS] and diag["tarp"]["n_sims"] == HOLDOUT
+    assert diag["rows"] == [N_SIMS - HOLDOUT, N_SIMS] and diag["tarp"]["n_sims"] == HOLDOUT - 1
+    assert diag["left_out_unseen_missing"] == 1 and UNSEEN_BIN not in est.missing_inputs
     assert -0.5 < diag["tarp"]["atc"] < 0.5 and set(diag["sbc"]["pvalues"]) == set(est.theta_names)
     for f in ("tarp.png", "tarp.pdf", "sbc.png", "sbc.pdf", "diagnostics.npz"):
         assert os.path.getsize(os.path.join(dout, f)) > 0

@@ -73,3 +73,21 @@ def test_ppc_save_load_and_retrain_without(tmp_path):
     assert new.x_names == ("xa", "xb") and new.theta_names == ("m", "p")
     assert new.metadata == {"suite": "somewhere", "dropped": ["junk"]}
     assert new.config == cfg and new.n_ensemble == 1
+
+
+def test_ppc_from_predictive_matches_hand_computed_z():
+    """PPCResult.from_predictive (summaries simulated elsewhere, e.g. by re-running the suite
+    at posterior draws): mean, ddof-1 σ and z by hand; a missing simulated value is left out;
+    bad shapes raise."""
+    pred = np.array([[1.0, 10.0, np.nan], [3.0, 14.0, 2.0], [2.0, 12.0, 4.0]])
+    obs = np.array([2.0, 20.0, 3.0])
+    res = inf.PPCResult.from_predictive(["a", "b", "c"], obs, pred)
+    np.testing.assert_allclose(res.mean, [2.0, 12.0, 3.0])
+    np.testing.assert_allclose(res.std, [1.0, 2.0, np.sqrt(2.0)])
+    np.testing.assert_allclose(res.z, [0.0, 4.0, 0.0])
+    assert res.flagged_names == ("b",)
+    assert inf.PPCResult.from_predictive(["a", "b", "c"], obs, pred, n_sigma=5).flagged_names == ()
+    with pytest.raises(ValueError, match="predictive must be"):
+        inf.PPCResult.from_predictive(["a", "b", "c"], obs, pred[:, :2])
+    with pytest.raises(ValueError, match="names"):
+        inf.PPCResult.from_predictive(["a", "b"], obs, pred)
