@@ -179,10 +179,18 @@ def _soft_mean_vgsr_south_outer(particles, lo=70.0, hi=160.0, width=2.0):
 )
 def test_gradient_of_southern_mean_vgsr_wrt_lmc_mass(n, config):
     """d⟨v_GSR⟩(south, 70–160 kpc)/d M_LMC through the whole simulation (forward mode, fixed
-    key) equals a central finite difference (δM = 10⁹ Msun) within 2 %, with the default
-    error-controlled integrator. (A 1 Myr leapfrog gives a useless gradient here:
-    the tangents of stars that plunged through the cusp with a fixed step explode even when
-    the stars end up far out.)"""
+    key, the default error-controlled integrator) against central finite differences.
+
+    The derivative of this statistic is rough on the scale of 10⁹ Msun: over 20,000 stars at
+    M_LMC = 1.5×10¹¹ it is −1.19, −0.95 and −1.63 ×10⁻¹⁰ km/s/Msun at M and M ± 10⁹ (a few
+    stars near the LMC respond sharply), so a secant of step 10⁹ differs from the tangent at M
+    by 4.5 % without either being wrong (the step sweep is in docs/simulation.md). Hence two
+    checks at δM = 10⁸ Msun (6.7×10⁻⁴ of M_LMC): (i) the difference quotient equals the
+    tangent at M within 2 % (measured 0.4 % at 20,000 stars); (ii) the fundamental theorem of
+    calculus: it equals the mean of the tangent over [M − δ, M + δ], by the trapezoid rule on
+    the tangents that the same three runs return, within 0.5 % (measured 0.05 %). (A 1 Myr
+    leapfrog gives a useless gradient here: the tangents of stars that plunged through the cusp
+    with a fixed step explode even when the stars end up far out.)"""
     key = jax.random.PRNGKey(7)
     base = S.as_theta(_EXTENDED)
 
@@ -191,13 +199,16 @@ def test_gradient_of_southern_mean_vgsr_wrt_lmc_mass(n, config):
         return _soft_mean_vgsr_south_outer(S.simulate(th, key, n, config=config).particles)
 
     m0 = jnp.asarray(1.5e11)
-    # one compiled program for the tangent and the finite difference (its primal output)
+    # one compiled program for the tangents and the finite difference (its primal output)
     stat_and_tangent = jax.jit(lambda m: jax.jvp(stat, (m,), (jnp.asarray(1.0),)))
-    val, tangent = stat_and_tangent(m0)
-    dm = 1e9
-    fd = (stat_and_tangent(m0 + dm)[0] - stat_and_tangent(m0 - dm)[0]) / (2 * dm)
+    _, tangent = stat_and_tangent(m0)
+    dm = 1e8
+    (up, t_up), (down, t_down) = stat_and_tangent(m0 + dm), stat_and_tangent(m0 - dm)
+    fd = float(up - down) / (2 * dm)
     assert float(tangent) < 0  # a heavier LMC blueshifts the south more
-    np.testing.assert_allclose(float(tangent), float(fd), rtol=0.02)
+    np.testing.assert_allclose(float(tangent), fd, rtol=0.02)
+    mean_tangent = (float(t_down) + 2 * float(tangent) + float(t_up)) / 4
+    np.testing.assert_allclose(mean_tangent, fd, rtol=0.005)
 
 
 @pytest.mark.parametrize("vmap_size", [1, pytest.param(2, marks=pytest.mark.slow)])
