@@ -1,11 +1,12 @@
 """End to end on mock catalogues at θ not in the training suite (docs/inference.md, "End to end").
 
-    python scripts/inference/e2e_mocks.py make    # simulate + observe the mocks (~1 min each here)
+    python scripts/inference/e2e_mocks.py make [START]  # simulate + observe mocks START… (~1 min each here)
     python scripts/inference/e2e_mocks.py infer   # posteriors with the shipped estimator, table + figures
 
-``make``: six θ drawn from the Table 1 prior with ``PRNGKey(E2E_SEED)`` (the training suite
-uses seed 2026), then log10 M200 spread over its prior and, for mock 0, M_LMC set near its
-lower bound (3×10¹⁰ Msun, prior 2.5×10¹⁰–5×10¹¹). Each is simulated (20,000 stars, key
+``make``: twelve θ drawn from the Table 1 prior, six with ``PRNGKey(E2E_SEED)`` and six with
+``PRNGKey(E2E_SEED + 500)`` (the training suites use seeds 2026 and 2027), then log10 M200
+spread over its prior and, for mock 0, M_LMC set near its lower bound (3×10¹⁰ Msun, prior
+2.5×10¹⁰–5×10¹¹). Each is simulated (20,000 stars, key
 ``PRNGKey(E2E_SEED + 1 + i)``) and observed with ``selection_matched_mock`` against the
 embedded observation's catalogue (same footprint, same errors: the catalogue the shipped
 estimator was trained for). The truth of each target is recorded: log10 M200 and β0 from θ,
@@ -33,12 +34,31 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "docs", "inference", "e2e")
 FIG = os.path.join(ROOT, "figures", "inference")
 E2E_SEED = 31337
-N_MOCKS = 6
+N_MOCKS = 12
 LOG10_M200 = [11.3, 10.8, 11.6, 12.1, 12.35, 11.05]
+LOG10_M200_2 = [10.6, 11.15, 11.45, 11.9, 12.2, 12.45]
 EXTRA = ["ra_lmc", "dec_lmc", "d_lmc", "vlos_lmc", "pmra_lmc", "pmdec_lmc", "gamma"]
 
 
-def make() -> None:
+def _thetas() -> np.ndarray:
+    """θ of the mocks (module docstring): two batches of six, the second drawn with another key."""
+    import jax
+
+    from jaxgal import simulation as S
+
+    names = list(S.THETA_NAMES)
+    batches = []
+    for b, (seed, logm) in enumerate(((E2E_SEED, LOG10_M200), (E2E_SEED + 500, LOG10_M200_2))):
+        th = np.array(S.sample_prior(jax.random.PRNGKey(seed), len(logm)))
+        th[:, names.index("log10_m200")] = logm
+        if b == 0:
+            th[0, names.index("m_lmc")] = 3.0e10
+        batches.append(th)
+    return np.concatenate(batches)[:N_MOCKS]
+
+
+def make(start: int = 0) -> None:
+    """Simulate and observe mocks ``start``… (earlier ones are kept from ``truth.json``)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -47,13 +67,13 @@ def make() -> None:
 
     obs = O.default_observation()
     model = O.CatalogueErrorModel.from_catalogue(obs.catalogue, source="jaxgal default observation (mock)")
-    th = np.array(S.sample_prior(jax.random.PRNGKey(E2E_SEED), N_MOCKS))
+    th = _thetas()
     names = list(S.THETA_NAMES)
-    th[:, names.index("log10_m200")] = LOG10_M200[:N_MOCKS]
-    th[0, names.index("m_lmc")] = 3.0e10
     os.makedirs(OUT, exist_ok=True)
-    truths = []
-    for i in range(N_MOCKS):
+    truths = json.load(open(os.path.join(OUT, "truth.json")))["mocks"][:start] if start else []
+    if len(truths) != start:
+        raise SystemExit(f"truth.json holds {len(truths)} mocks; cannot start at {start}")
+    for i in range(start, N_MOCKS):
         t0 = time.time()
         theta = dict(zip(names, th[i].tolist()))
         res = S.simulate(theta, jax.random.PRNGKey(E2E_SEED + 1 + i), 20_000)
@@ -158,7 +178,7 @@ def _figure(rows) -> None:
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "infer"
     if what == "make":
-        make()
+        make(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
     elif what == "infer":
         infer()
     else:
