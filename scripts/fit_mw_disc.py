@@ -11,7 +11,7 @@ see ``tests/potentials/test_expdisc.py``) on a log grid of (R, z) with r ≤ 40.
 relative to the **total** Milky Way force at that point (the halo and bulge of
 ``milky_way(1e12, disc="exact")`` plus the exact disc), minimised by weighted least squares
 with Lawson's reweighting (w ← w·|ΔF|/|F_MW|, 12 rounds; it tends to the minimax fit).
-Unknowns: M₁/M, M₂/M (M₃ = M − M₁ − M₂), aᵢ/r_d, b/r_d. One heavily weighted residual pins
+Unknowns: M₁/M, M₂/M (M₃ = M − M₁ − M₂), aᵢ/r_d, b/r_d. One heavily weighted residual ties
 the radial force at the Sun (R☉ = 8.122 kpc, z = 0) to the exact disc's: ``solve_c200``
 fixes the halo's concentration from v_c(R☉), so an error there would move M_MW(<50 kpc).
 The fit is made twice, without and with a penalty keeping Σ Mᵢ aᵢ ≥ 0.05 M r_d (the sum's

@@ -177,9 +177,9 @@ class MN3ExponentialDisc(AbstractPotential):
 #: McMillan 2017's scales) with masses summing to M: (Mᵢ/M, aᵢ/r_d, b/r_d). Made by
 #: ``scripts/fit_mw_disc.py`` (minimax force error relative to the Milky Way's total force).
 _FIT_ASPECT = 0.12
-_FIT_FRACTIONS = (-0.792826, 1.718411, 0.074415)
-_FIT_A = (4.228064, 1.642842, 0.419299)
-_FIT_B = 0.14707
+_FIT_FRACTIONS = (-0.9688846129117822, 1.8717288676158887, 0.09715574529589355)
+_FIT_A = (3.966468390579493, 1.745408202538255, 0.4620799760337595)
+_FIT_B = 0.14750372329329292
 
 
 class FittedExponentialDisc(AbstractPotential):
