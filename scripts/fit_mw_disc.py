@@ -3,6 +3,7 @@ exponential disc of the paper's Milky Way (z_d / r_d = 0.12, exponential vertica
 the coefficients of ``jaxgal.potentials.FittedExponentialDisc``.
 
     PYTHONPATH=$PWD python scripts/fit_mw_disc.py [--stride 3]
+    PYTHONPATH=$PWD python scripts/fit_mw_disc.py --density   # the stored fit's midplane density
 
 Reference: the exact disc's force from ``jaxgal.potentials._expdisc``'s one-off multipole
 solution (Dehnen & Binney 1998 ansatz, l ≤ 64; ≤ 4e-5 of the exact Hankel-transform force,
@@ -72,10 +73,32 @@ def model(p, R, z):
     return fR, fz, m, a, b
 
 
+def density_report():
+    """Where the stored fit's (jaxgal.potentials._disc) midplane density turns negative, and
+    its value at R = 50 kpc against the exact disc's, in Msun/kpc³ (M = 5e10, r_d = 2.5)."""
+    from jaxgal.potentials import FittedExponentialDisc
+
+    disc = FittedExponentialDisc(M_D, R_D)
+    m, a, _ = (np.asarray(v) for v in disc.parameters())
+    print(f"Σ Mᵢ aᵢ = {np.sum(m * a) / (M_D * R_D):.3f} M r_d")
+    R = np.linspace(0.0, 100.0, 2001)
+    rho = np.asarray(disc.density(jnp.asarray(np.stack([R, 0 * R, 0 * R], -1))))
+    neg = R[rho < 0]
+    print(f"midplane density < 0 from R = {neg.min():.1f} kpc" if neg.size else "midplane density > 0 to 100 kpc")
+    exact = M_D / (4 * np.pi * R_D**2 * Q * R_D) * np.exp(-50.0 / R_D)
+    zz = np.linspace(0.0, 30.0, 601)
+    rz = np.asarray(disc.density(jnp.asarray(np.stack([50.0 + 0 * zz, 0 * zz, zz], -1))))
+    print(f"at R = 50 kpc, z = 0: fit {rz[0]:.3g}, exact {exact:.3g} Msun/kpc³; negative for |z| < "
+          f"{zz[rz < 0].max() if (rz < 0).any() else 0:.2f} kpc")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stride", type=int, default=3)
+    ap.add_argument("--density", action="store_true", help="only report the stored fit's midplane density")
     args = ap.parse_args()
+    if args.density:
+        return density_report()
     R, z, PR, Pz = reference_grid(args.stride)
     # halo + bulge of milky_way(1e12), in the disc's units G M_D / r_d²
     X = jnp.asarray(np.stack([R * R_D, 0 * R, z * R_D], -1))
@@ -92,7 +115,7 @@ def main():
         fR, fz, m, a, b = model(p, R, z)
         e = np.concatenate([(fR - PR) / Ftot, (fz - Pz) / Ftot]) * np.sqrt(np.concatenate([w, w]))
         pen = 30.0 * max(0.0, 0.05 - float(np.sum(m * a))) if positive else 0.0
-        sun = 30.0 * (model(p, R_s, z_s)[0][0] / f_sun - 1.0)
+        sun = 3000.0 * (model(p, R_s, z_s)[0][0] / f_sun - 1.0)
         return np.append(e, [pen, sun])
 
     best = None
