@@ -177,9 +177,9 @@ class MN3ExponentialDisc(AbstractPotential):
 #: McMillan 2017's scales) with masses summing to M: (Mᵢ/M, aᵢ/r_d, b/r_d). Made by
 #: ``scripts/fit_mw_disc.py`` (minimax force error relative to the Milky Way's total force).
 _FIT_ASPECT = 0.12
-_FIT_FRACTIONS = (-0.9688846129117822, 1.8717288676158887, 0.09715574529589355)
-_FIT_A = (3.966468390579493, 1.745408202538255, 0.4620799760337595)
-_FIT_B = 0.14750372329329292
+_FIT_FRACTIONS = (-0.9978951441612055, 1.898092777215067, 0.09980236694613831)
+_FIT_A = (3.9286380918408255, 1.7592713038909167, 0.46693369747172264)
+_FIT_B = 0.14755100403915922
 
 
 class FittedExponentialDisc(AbstractPotential):
