@@ -190,7 +190,7 @@ class FittedExponentialDisc(AbstractPotential):
 
     Same functional form, and so the same cost per force evaluation, as
     :class:`MN3ExponentialDisc`; unlike Smith et al. (2015)'s fit, whose masses sum to
-    1.12 M at this aspect ratio, it has the right total mass, and its force is within ~1 %
+    1.12 M at this aspect ratio, it has the right total mass, and its force is within 1.3 %
     of the exact disc's measured against the Milky Way's total force inside 100 kpc (see
     the doc for the map and for the error relative to the disc's own force).
 

@@ -44,7 +44,7 @@ DISC_MODELS = ("fit", "mn3", "exact")
 def _paper_disc(disc: str = "fit"):
     """The paper's disc (5×10¹⁰ Msun, h_R = 2.5 kpc, exponential h_z = 0.3 kpc) as
     ``"fit"``: :class:`FittedExponentialDisc` (three Miyamoto–Nagai discs, total mass M,
-    force within ~1 % of the exact disc's relative to the Milky Way's total force);
+    force within 1.3 % of the exact disc's relative to the Milky Way's total force);
     ``"mn3"``: Smith et al. (2015)'s fit :class:`MN3ExponentialDisc` (masses summing to
     1.12 M; the default before this option existed); ``"exact"``: the tabulated exact disc
     :class:`ExponentialDisc` (force within 1e-4; ~2× the cost per evaluation)."""
@@ -157,7 +157,7 @@ def milky_way(
     - `h0`: Hubble constant [km/s/Mpc].
     - `disc`: how the exponential disc is represented — ``"fit"`` (default;
       :class:`FittedExponentialDisc`: three Miyamoto–Nagai discs with the right total mass,
-      force within ~1 % of the exact disc's relative to the total force inside 100 kpc, at
+      force within 1.3 % of the exact disc's relative to the total force inside 100 kpc, at
       the three-disc cost), ``"mn3"`` (Smith et al. 2015's :class:`MN3ExponentialDisc`,
       whose masses sum to 1.12 M: this function's disc before the option existed) or
       ``"exact"`` (the tabulated :class:`ExponentialDisc`, force within 1e-4, ~2× the
