@@ -44,7 +44,8 @@ def agama_milky_way(mw, disc: str = "mn3"):
 
     - halo: ``NFW`` with the same M_s (AGAMA's ``mass``: Φ = −G M_s ln(1 + r/r_s)/r) and r_s;
     - disc: ``disc="mn3"`` — the three Miyamoto–Nagai discs of jaxgal's
-      :class:`MN3ExponentialDisc` (exact twins); ``disc="exact"`` — AGAMA's ``Disk`` (its
+      :class:`MN3ExponentialDisc` or :class:`FittedExponentialDisc` (``milky_way``'s
+      default disc; exact twins either way); ``disc="exact"`` — AGAMA's ``Disk`` (its
       DiskAnsatz + Multipole) with the same mass, scale length and height (positive
       ``scaleHeight`` = exponential, negative = sech²); for a jaxgal
       :class:`ExponentialDisc` it is the only choice;
@@ -52,12 +53,12 @@ def agama_milky_way(mw, disc: str = "mn3"):
       ``Spheroid`` with γ = β = α (the double power law collapses to r^−α), outer cutoff
       radius r_c, cutoff strength 2, total mass M (AGAMA builds its Multipole potential).
     """
-    from jaxgal.potentials import ExponentialDisc, MN3ExponentialDisc
+    from jaxgal.potentials import ExponentialDisc, FittedExponentialDisc, MN3ExponentialDisc
 
     agama, g, _ = _units()
     halo, d, bulge = (mw[name] for name in ("halo", "disc", "bulge"))
     comps = [agama.Potential(type="NFW", mass=float(halo.m_s) * g, scaleRadius=float(halo.r_s))]
-    if isinstance(d, MN3ExponentialDisc) and disc == "mn3":
+    if isinstance(d, (MN3ExponentialDisc, FittedExponentialDisc)) and disc == "mn3":
         m, a, b = d.parameters()
         comps += [
             agama.Potential(type="MiyamotoNagai", mass=float(m[i]) * g, scaleRadius=float(a[i]), scaleHeight=float(b))
@@ -66,6 +67,8 @@ def agama_milky_way(mw, disc: str = "mn3"):
     else:
         if isinstance(d, MN3ExponentialDisc):
             mass, r_d, z_d, sech2 = float(d.mass), float(d.h_R), float(d.h_z), bool(d.sech2_z)
+        elif isinstance(d, FittedExponentialDisc):
+            mass, r_d, z_d, sech2 = float(d.mass), float(d.r_d), float(d.z_d), False
         elif isinstance(d, ExponentialDisc):
             mass, r_d, z_d, sech2 = float(d.mass), float(d.r_d), float(d.z_d), d.vertical == "sech2"
         else:

@@ -10,8 +10,10 @@ import numpy as np
 
 
 def gala_potential(mw):
-    """gala's equivalent of milky_way(): NFW + MN3 exponential disc (exponential vertical
-    profile, sech2_z=False) + PowerLawCutoff bulge, same parameters."""
+    """gala's equivalent of milky_way(): NFW + the disc's three Miyamoto–Nagai discs (gala's
+    ``MN3ExponentialDiskPotential`` for an :class:`MN3ExponentialDisc`, three
+    ``MiyamotoNagaiPotential`` for ``milky_way``'s default :class:`FittedExponentialDisc`)
+    + PowerLawCutoff bulge, same parameters."""
     import astropy.units as u
     import gala.potential as gp
     from gala.units import galactic
@@ -19,10 +21,19 @@ def gala_potential(mw):
     halo, disc, bulge = (mw[name] for name in ("halo", "disc", "bulge"))
     pot = gp.CCompositePotential()
     pot["halo"] = gp.NFWPotential(m=float(halo.m_s) * u.Msun, r_s=float(halo.r_s) * u.kpc, units=galactic)
-    pot["disc"] = gp.MN3ExponentialDiskPotential(
-        m=float(disc.mass) * u.Msun, h_R=float(disc.h_R) * u.kpc, h_z=float(disc.h_z) * u.kpc,
-        sech2_z=bool(disc.sech2_z), positive_density=bool(disc.positive_density), units=galactic,
-    )
+    from jaxgal.potentials import MN3ExponentialDisc
+
+    if isinstance(disc, MN3ExponentialDisc):
+        pot["disc"] = gp.MN3ExponentialDiskPotential(
+            m=float(disc.mass) * u.Msun, h_R=float(disc.h_R) * u.kpc, h_z=float(disc.h_z) * u.kpc,
+            sech2_z=bool(disc.sech2_z), positive_density=bool(disc.positive_density), units=galactic,
+        )
+    else:  # FittedExponentialDisc: its three Miyamoto–Nagai discs
+        masses, a_s, b = disc.parameters()
+        for i in range(3):
+            pot[f"disc{i}"] = gp.MiyamotoNagaiPotential(
+                m=float(masses[i]) * u.Msun, a=float(a_s[i]) * u.kpc, b=float(b) * u.kpc, units=galactic
+            )
     pot["bulge"] = gp.PowerLawCutoffPotential(
         m=float(bulge.mass) * u.Msun, alpha=float(bulge.alpha), r_c=float(bulge.r_c) * u.kpc, units=galactic
     )
@@ -79,7 +90,8 @@ def gala_mw_lmc_inertial(mw, lmc, orbit):
 
     gala's ``TimeInterpolatedPotential`` (cubic splines of the centres on the orbit's time
     grid) does not wrap ``MN3ExponentialDiskPotential``, so the disc enters as its three
-    Miyamoto–Nagai components (the same thing). Integrating tracers in this potential from
+    Miyamoto–Nagai components (the same thing; ``MN3ExponentialDisc`` or
+    ``FittedExponentialDisc``). Integrating tracers in this potential from
     w_rel(−t) + (x_MW, v_MW)(−t) to t = 0 is the inertial-frame equivalent of jaxgal's
     non-inertial tracer equation.
     """

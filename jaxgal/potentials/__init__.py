@@ -7,7 +7,7 @@ positions of any batch shape (..., 3) in kpc. Parameters are differentiable leav
 """
 
 from ._base import AbstractPotential, AbstractSphericalPotential, CompositePotential
-from ._disc import MiyamotoNagai, MN3ExponentialDisc
+from ._disc import FittedExponentialDisc, MiyamotoNagai, MN3ExponentialDisc
 from ._expdisc import ExponentialDisc
 from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_roll
 from ._moving import TranslatingPotential
@@ -19,6 +19,7 @@ __all__ = [
     "AbstractSphericalPotential",
     "CompositePotential",
     "ExponentialDisc",
+    "FittedExponentialDisc",
     "FlattenedNFW",
     "Hernquist",
     "MiyamotoNagai",

@@ -12,7 +12,8 @@ from jaxtyping import Array, Bool, Float
 
 from .. import units as U
 from ._base import CompositePotential
-from ._disc import MiyamotoNagai, MN3ExponentialDisc
+from ._disc import FittedExponentialDisc, MiyamotoNagai, MN3ExponentialDisc
+from ._expdisc import ExponentialDisc
 from ._spherical import NFW, Hernquist, PowerLawCutoff, _nfw_mu, r200_from_m200
 from .._validation import is_concrete, warn_clipped
 from ._validation import as_param, check_positive
@@ -36,19 +37,37 @@ C200_RANGE = (1.0, 60.0)
 LMC_M_INNER, LMC_R_INNER = 1.7e10, 8.7
 #: Smallest LMC scale radius :func:`lmc_scale_radius` returns [kpc] (reached for M < 1.78e10).
 LMC_A_FLOOR = 0.1
+#: The representations of the paper's exponential disc that :func:`milky_way` offers.
+DISC_MODELS = ("fit", "mn3", "exact")
 
 
-def _paper_baryons() -> CompositePotential:
+def _paper_disc(disc: str = "fit"):
+    """The paper's disc (5×10¹⁰ Msun, h_R = 2.5 kpc, exponential h_z = 0.3 kpc) as
+    ``"fit"``: :class:`FittedExponentialDisc` (three Miyamoto–Nagai discs, total mass M,
+    force within 1.3 % of the exact disc's relative to the Milky Way's total force);
+    ``"mn3"``: Smith et al. (2015)'s fit :class:`MN3ExponentialDisc` (masses summing to
+    1.12 M; the default before this option existed); ``"exact"``: the tabulated exact disc
+    :class:`ExponentialDisc` (force within 1e-4; ~2× the cost per evaluation)."""
+    if disc == "fit":
+        return FittedExponentialDisc(5e10, 2.5, 0.3)
+    if disc == "mn3":
+        return MN3ExponentialDisc(5e10, 2.5, 0.3, sech2_z=False)
+    if disc == "exact":
+        return ExponentialDisc(5e10, 2.5, 0.3)
+    raise ValueError(f"milky_way: disc must be one of {DISC_MODELS}; got {disc!r}")
+
+
+def _paper_baryons(disc: str = "fit") -> CompositePotential:
     """The paper's fixed stellar components (McMillan 2017 scales, Brooks et al. masses).
 
-    - disc: exponential, 5×10¹⁰ Msun, h_R = 2.5 kpc, exponential h_z = 0.3 kpc, as the
-      Smith et al. (2015) three-Miyamoto–Nagai fit (:class:`MN3ExponentialDisc`);
+    - disc: exponential, 5×10¹⁰ Msun, h_R = 2.5 kpc, exponential h_z = 0.3 kpc, as
+      :func:`_paper_disc` ``(disc)`` (default: :class:`FittedExponentialDisc`);
     - bulge: spherical, 1.2×10¹⁰ Msun, ρ ∝ r^−1.8 exp(−r²/(2.1 kpc)²) — McMillan's
       bulge (1 + r/0.075 kpc)^−1.8 exp(−(r/2.1 kpc)²) made spherical, with its 75 pc core
       dropped (:class:`PowerLawCutoff`; changes v_c by < 0.1 % beyond 1 kpc).
     """
-    disc = MN3ExponentialDisc(5e10, 2.5, 0.3, sech2_z=False)
     bulge = PowerLawCutoff(1.2e10, 1.8, 2.1)
+    disc = _paper_disc(disc)
     return CompositePotential((disc, bulge), ("disc", "bulge"))
 
 
@@ -94,6 +113,7 @@ def solve_c200(
     r_sun: float = R_SUN,
     h0: float = U.H0_DEFAULT,
     c_range: tuple[float, float] = C200_RANGE,
+    disc: str = "fit",
 ) -> tuple[Float[Array, "*b"], Bool[Array, "*b"]]:
     """The c200 for which the paper's MW has v_circ(r_sun) = v_circ_sun (Brooks et al.).
 
@@ -102,7 +122,7 @@ def solve_c200(
     differentiable in ``m200`` by the implicit function theorem.
 
     **Arguments:** `m200` [Msun]; `v_circ_sun` [km/s]; `r_sun` [kpc]; `h0` [km/s/Mpc];
-    `c_range`: the (min, max) c200 searched.
+    `c_range`: the (min, max) c200 searched; `disc`: the disc model, as in :func:`milky_way`.
 
     **Returns:** ``(c200, clipped)``: the concentration, and a boolean array that is True
     where no c200 in the range solves the condition and c200 sits at a clipped end (low
@@ -111,7 +131,7 @@ def solve_c200(
     m200 = as_param(m200, "Msun", name="solve_c200: m200")
     check_positive("solve_c200", m200=m200)
     lo, hi = (jnp.full(jnp.shape(m200), c, dtype=m200.dtype) for c in c_range)
-    bary = _paper_baryons()
+    bary = _paper_baryons(disc)
     r = float(r_sun)
     g_bary = bary._gradient(jnp.asarray([r, 0.0, 0.0], dtype=m200.dtype), 0.0)[0]
     vc2_target = jnp.broadcast_to((v_circ_sun * U.KMS_TO_KPC_MYR) ** 2 - r * g_bary, m200.shape)
@@ -122,7 +142,9 @@ def solve_c200(
     return c, clipped
 
 
-def milky_way(m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, **solve_kwargs) -> CompositePotential:
+def milky_way(
+    m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, disc: str = "fit", **solve_kwargs
+) -> CompositePotential:
     """The rigid Milky Way of Brooks et al.: NFW halo + exponential disc + bulge.
 
     **Arguments:**
@@ -133,14 +155,23 @@ def milky_way(m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, **solve_kwargs)
       (a ``UserWarning`` is emitted then, for concrete ``m200``; under ``jit`` use the flag
       returned by :func:`solve_c200`).
     - `h0`: Hubble constant [km/s/Mpc].
+    - `disc`: how the exponential disc is represented — ``"fit"`` (default;
+      :class:`FittedExponentialDisc`: three Miyamoto–Nagai discs with the right total mass,
+      force within 1.3 % of the exact disc's relative to the total force inside 100 kpc, at
+      the three-disc cost), ``"mn3"`` (Smith et al. 2015's :class:`MN3ExponentialDisc`,
+      whose masses sum to 1.12 M: this function's disc before the option existed) or
+      ``"exact"`` (the tabulated :class:`ExponentialDisc`, force within 1e-4, ~2× the
+      cost). c200 is solved with the same disc. ``docs/potentials.md`` compares them.
     - further keywords go to :func:`solve_c200`.
 
     **Returns:** a :class:`CompositePotential` with components ``"halo"``, ``"disc"``
     (5×10¹⁰ Msun, h_R = 2.5, h_z = 0.3 kpc) and ``"bulge"`` (1.2×10¹⁰ Msun); see
     ``_paper_baryons`` for the profiles.
     """
+    if disc not in DISC_MODELS:
+        raise ValueError(f"milky_way: disc must be one of {DISC_MODELS}; got {disc!r}")
     if c200 is None:
-        c200, clipped = solve_c200(m200, h0=h0, **solve_kwargs)
+        c200, clipped = solve_c200(m200, h0=h0, disc=disc, **solve_kwargs)
         if is_concrete(clipped) and bool(np.any(np.asarray(clipped))):
             warn_clipped(
                 f"milky_way: no c200 in {solve_kwargs.get('c_range', C200_RANGE)} gives v_c(R☉) = "
@@ -148,7 +179,7 @@ def milky_way(m200=1e12, *, c200=None, h0: float = U.H0_DEFAULT, **solve_kwargs)
                 f"clipped to {np.asarray(c200)} (m200 is a mass in Msun, not its log10)"
             )
     halo = NFW.from_m200_c200(m200, c200, h0=h0)
-    bary = _paper_baryons()
+    bary = _paper_baryons(disc)
     return CompositePotential((halo,) + bary.components, ("halo",) + bary.names)
 
 

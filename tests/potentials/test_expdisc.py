@@ -218,9 +218,9 @@ def test_milky_way_with_the_exact_disc(reference):
     """The Milky Way of SPEC §A with the exact disc (M200 = 1e12, c200 = 12.05, near the
     solved value): its M(<50 kpc) (spherical average of the composite's force) equals the
     halo's and the bulge's closed forms (numpy / scipy) plus the exact disc's mass inside
-    50 kpc, to 1e-3 of the disc's mass; with today's MN3 disc it is 1.0–1.5 % higher
+    50 kpc, to 1e-3 of the disc's mass; with the MN3 disc (``disc="mn3"``) it is 1.0–1.5 % higher
     (measured 1.16 %; the MN3 fit's masses sum to 1.12 M)."""
-    mw = milky_way(1e12, c200=12.05)
+    mw = milky_way(1e12, c200=12.05, disc="mn3")
     mw_ed = CompositePotential((mw["halo"], disc(), mw["bulge"]), ("halo", "disc", "bulge"))
     r50 = jnp.asarray([50.0])
     m_ed = float(_menc(mw_ed, r50)[0])

@@ -265,8 +265,8 @@ def test_mn3_force_error_table():
     assert err[(R >= 2) & (R <= 10)][:, :3].max() < 0.025
     assert err.max() < 0.125
     assert err_neg.max() < 0.05
-    # the disc's error as a fraction of milky_way(1e12)'s total force
-    mw = milky_way(1e12)
+    # the disc's error as a fraction of milky_way(1e12)'s total force (its former MN3 disc)
+    mw = milky_way(1e12, disc="mn3")
     Rg, Zg = np.meshgrid(R, np.asarray(Z_TABLE), indexing="ij")
     x = np.stack([Rg, 0 * Rg, Zg], -1).reshape(-1, 3)
     total = np.asarray(_acc(mw, jnp.asarray(x)))[:, [0, 2]] / U.KMS_TO_KPC_MYR
