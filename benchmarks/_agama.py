@@ -44,8 +44,8 @@ def agama_milky_way(mw, disc: str = "mn3"):
 
     - halo: ``NFW`` with the same M_s (AGAMA's ``mass``: Φ = −G M_s ln(1 + r/r_s)/r) and r_s;
     - disc: ``disc="mn3"`` — the three Miyamoto–Nagai discs of jaxgal's
-      :class:`MN3ExponentialDisc` or :class:`FittedExponentialDisc` (``milky_way``'s
-      default disc; exact twins either way); ``disc="exact"`` — AGAMA's ``Disk`` (its
+      :class:`MN3ExponentialDisc` or :class:`FittedExponentialDisc` (``milky_way(disc="fit")``;
+      exact twins either way); ``disc="exact"`` — AGAMA's ``Disk`` (its
       DiskAnsatz + Multipole) with the same mass, scale length and height (positive
       ``scaleHeight`` = exponential, negative = sech²); for a jaxgal
       :class:`ExponentialDisc` it is the only choice;

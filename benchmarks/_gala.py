@@ -12,7 +12,7 @@ import numpy as np
 def gala_potential(mw):
     """gala's equivalent of milky_way(): NFW + the disc's three Miyamoto–Nagai discs (gala's
     ``MN3ExponentialDiskPotential`` for an :class:`MN3ExponentialDisc`, three
-    ``MiyamotoNagaiPotential`` for ``milky_way``'s default :class:`FittedExponentialDisc`)
+    ``MiyamotoNagaiPotential`` for a :class:`FittedExponentialDisc`, ``milky_way(disc="fit")``)
     + PowerLawCutoff bulge, same parameters."""
     import astropy.units as u
     import gala.potential as gp

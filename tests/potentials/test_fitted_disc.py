@@ -1,4 +1,4 @@
-"""``FittedExponentialDisc`` (``milky_way``'s default disc): three Miyamoto–Nagai discs with
+"""``FittedExponentialDisc`` (``milky_way(disc="fit")``): three Miyamoto–Nagai discs with
 the right total mass, against the exact exponential disc.
 
 References: ``tests/data/expdisc_reference.json`` (the exact disc by scipy quadrature of its
@@ -51,7 +51,7 @@ def reference():
 
 @pytest.fixture(scope="module")
 def halo_bulge():
-    mw = milky_way(1e12)
+    mw = milky_way(1e12, disc="mn3")
     return lambda x: np.asarray(_acc(mw["halo"], x) + _acc(mw["bulge"], x))[:, [0, 2]]
 
 
@@ -130,10 +130,10 @@ def test_parameter_gradients():
 
 
 def test_milky_way_disc_option():
-    """milky_way's default disc is the fitted one; "mn3" and "exact" give the other two;
-    anything else raises, naming the choices."""
-    assert isinstance(milky_way(1e12)["disc"], FittedExponentialDisc)
-    assert isinstance(milky_way(1e12, disc="mn3")["disc"], MN3ExponentialDisc)
+    """milky_way's default disc is still Smith et al.'s MN3 (the shipped suite's model);
+    "fit" and "exact" give the other two; anything else raises, naming the choices."""
+    assert isinstance(milky_way(1e12)["disc"], MN3ExponentialDisc)
+    assert isinstance(milky_way(1e12, disc="fit")["disc"], FittedExponentialDisc)
     with pytest.raises(ValueError, match="disc must be one of"):
         milky_way(1e12, disc="gauss")
 
