@@ -100,7 +100,7 @@ def worker(a) -> list[dict]:
     devices = tuple(jax.devices()[:n_dev])
     model, config = S.SimulationModel(), S.SimulationConfig()
     n_max = n_dev * max(a.batches)
-    thetas = jnp.asarray(S.sample_prior(jax.random.PRNGKey(a.seed), n_max).to_array())
+    thetas = jnp.asarray(S.sample_prior(jax.random.PRNGKey(a.seed), n_max))
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(a.seed + 1), i))(jnp.arange(n_max))
     records = []
     for b in a.batches:
@@ -215,16 +215,19 @@ def run_worker(a, n_dev) -> list[dict]:
 
 def memory_table(recs) -> list[str]:
     rows = ["| host devices | vmapped per device | stars | program bytes per device [MB] (args + out + temp) "
-            "| per simulation [MB] | per extra simulation [MB] | compile [s] | wall [s] | simulations / hour "
+            "| per simulation [MB] | per extra simulation [MB] (vs the previous vmapped row) | compile [s] | wall [s] | simulations / hour "
             "| load (1-min, before → after) |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     by_dev = {}
     for r in recs:
         by_dev.setdefault(r["devices"], {})[r["batch"]] = r
     for d, rs in sorted(by_dev.items()):
-        one = rs.get(1)
+        prev = None
         for b, r in sorted(rs.items()):
-            extra = "—" if one is None or b == 1 else f"{(r['bytes'] - one['bytes']) / (b - 1) / 1e6:.1f}"
+            # from the previous vmapped row (b = 1 runs the unvectorised program)
+            extra = "—" if prev is None or prev["batch"] == 1 else \
+                f"{(r['bytes'] - prev['bytes']) / (b - prev['batch']) / 1e6:.1f}"
+            prev = r
             wall = f"{r['wall_s']:.1f}" if "wall_s" in r else "—"
             rate = f"{r['sims_per_hour']:,.0f}" if "sims_per_hour" in r else "—"
             load = f"{r['load'][0]:.1f} → {r['load'][1]:.1f}" if "load" in r else "—"
@@ -237,7 +240,9 @@ def memory_table(recs) -> list[str]:
 
 
 def projection(a, cost, recs) -> tuple[list[str], dict]:
-    one = {r["batch"]: r for r in recs if r.get("devices") == 1 and "bytes" in r}
+    one = {r["batch"]: r for r in recs if r.get("devices") == 1 and "bytes" in r and r["batch"] > 1}
+    if not one:  # only b = 1 measured: count its whole program per simulation
+        one = {r["batch"]: r for r in recs if r.get("devices") == 1 and "bytes" in r}
     bs = sorted(one)
     per_extra = ((one[bs[-1]]["bytes"] - one[bs[0]]["bytes"]) / (bs[-1] - bs[0])) if len(bs) > 1 else one[bs[0]]["bytes"]
     fixed = one[bs[0]]["bytes"] - bs[0] * per_extra

@@ -20,7 +20,7 @@ N = 256
 @pytest.fixture(scope="module")
 def batch_and_singles():
     assert len(jax.devices()) == 2, "the conftest gives two CPU devices"
-    thetas = np.asarray(S.sample_prior(jax.random.PRNGKey(3), 4).to_array())
+    thetas = np.asarray(S.sample_prior(jax.random.PRNGKey(3), 4))
     keys = jax.random.split(jax.random.PRNGKey(4), 4)
     batch = S.simulate_batch(thetas, keys, N, vmap_size=2)  # 2 devices × 2 vmapped simulations
     singles = [S.simulate(thetas[i], keys[i], N) for i in range(4)]
