@@ -152,7 +152,11 @@ def simulate_batch(
     each simulation runs on one device); `vmap_size`: simulations vectorised together
     (``jax.lax.map`` with this ``batch_size`` over each device's share). Default: 1 on a
     CPU — the lane-scheduled solver already fills a CPU core with one simulation's orbits —
-    and the whole share on a GPU.
+    and the whole share on a GPU. With `vmap_size` > 1 each group of simulations runs its
+    front stages (DF build and sample, LMC orbit) one after the other and vectorises the
+    tracer stage, so that the DF sampler's large temporaries exist once per device, not
+    once per simulation (``benchmarks/suite.py`` prints XLA's bytes per simulation;
+    ``jaxgal.simulation._suite_gpu`` sizes `vmap_size` to a GPU's memory).
 
     **Returns:** a :class:`SimulationResult` whose leaves have a leading batch axis B.
     """
