@@ -67,11 +67,20 @@ def _parse(argv=None):
     p.add_argument("--efficiency", type=float, default=0.25, help="fraction of the H100's peak reached (default 0.25)")
     p.add_argument("--flops-per-transcendental", type=float, default=20.0)
     p.add_argument("--iteration-overhead-us", type=float, default=50.0)
+    p.add_argument("--steps-per-star", type=float, default=None,
+                   help="skip measuring Σ tracer steps: use this many steps per star (and --front-ratio)")
+    p.add_argument("--front-ratio", type=float, default=None,
+                   help="with --steps-per-star: front stages' work relative to the tracers'")
+    p.add_argument("--memory-mb", default=None,
+                   help="PER,FIXED: MB per simulation and fixed at 20,000 stars for the projection when no "
+                        "batch is compiled in this run (--batches 0; e.g. from a --memory-only run)")
     p.add_argument("--json", default=None, help="write all records to this file")
     p.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     a.n = a.n or (2_000 if a.quick else N_PAPER)
-    a.batches = [int(b) for b in (a.batches or ("1,2,4" if a.quick else "1,2,4,8")).split(",")]
+    a.batches = [int(b) for b in (a.batches or ("1,2,4" if a.quick else "1,2,4,8")).split(",") if b not in ("", "0")]
+    if a.steps_per_star is not None and a.front_ratio is None:
+        p.error("--steps-per-star needs --front-ratio")
     a.devices = [int(d) for d in a.devices.split(",")]
     return a
 
@@ -99,7 +108,7 @@ def worker(a) -> list[dict]:
     n_dev = a.worker
     devices = tuple(jax.devices()[:n_dev])
     model, config = S.SimulationModel(), S.SimulationConfig()
-    n_max = n_dev * max(a.batches)
+    n_max = n_dev * max(a.batches + [1])
     thetas = jnp.asarray(S.sample_prior(jax.random.PRNGKey(a.seed), n_max))
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(a.seed + 1), i))(jnp.arange(n_max))
     records = []
@@ -152,8 +161,11 @@ def cost_per_simulation(a, thetas, keys, model, config) -> dict:
         return S.evolve_tracers(S.build_models(t), orbit, w0, rtol, model, config, dev, max_steps=budgets)[1]
 
     tracers = jax.jit(tracers)
-    k = min(4, thetas.shape[0])
+    k = 0 if a.steps_per_star is not None else min(4, thetas.shape[0])
     steps, t_front, t_tr = [], 0.0, 0.0
+    if k == 0:
+        steps = [a.steps_per_star * a.n]
+        t_front, t_tr = a.front_ratio, 1.0
     for i in range(k):
         th = S.as_theta(thetas[i])
         fr = jax.block_until_ready(front(th, keys[i]))  # (compiles on the first draw)
@@ -197,7 +209,9 @@ def cost_per_simulation(a, thetas, keys, model, config) -> dict:
 # ---------------------------------------------------------------------------------------
 def run_worker(a, n_dev) -> list[dict]:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n_dev), "--n", str(a.n),
-           "--batches", ",".join(map(str, a.batches)), "--seed", str(a.seed)]
+           "--batches", ",".join(map(str, a.batches)) or "0", "--seed", str(a.seed)]
+    if a.steps_per_star is not None:
+        cmd += ["--steps-per-star", str(a.steps_per_star), "--front-ratio", str(a.front_ratio)]
     if a.memory_only:
         cmd.append("--memory-only")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -243,14 +257,20 @@ def projection(a, cost, recs) -> tuple[list[str], dict]:
     one = {r["batch"]: r for r in recs if r.get("devices") == 1 and "bytes" in r and r["batch"] > 1}
     if not one:  # only b = 1 measured: count its whole program per simulation
         one = {r["batch"]: r for r in recs if r.get("devices") == 1 and "bytes" in r}
-    bs = sorted(one)
-    per_extra = ((one[bs[-1]]["bytes"] - one[bs[0]]["bytes"]) / (bs[-1] - bs[0])) if len(bs) > 1 else one[bs[0]]["bytes"]
-    fixed = one[bs[0]]["bytes"] - bs[0] * per_extra
     scale = N_PAPER / a.n  # Σ steps and bytes grow ∝ stars
-    per_sim_bytes_20k = per_extra * scale
+    if one:
+        bs = sorted(one)
+        per_extra = ((one[bs[-1]]["bytes"] - one[bs[0]]["bytes"]) / (bs[-1] - bs[0])) if len(bs) > 1 else one[bs[0]]["bytes"]
+        fixed = (one[bs[0]]["bytes"] - bs[0] * per_extra) * scale
+        per_sim_bytes_20k = per_extra * scale
+        mem_src = f"XLA CPU analysis at {a.n:,} stars, ∝ stars"
+    else:
+        per_mb, fixed_mb = (float(v) for v in a.memory_mb.split(","))
+        per_sim_bytes_20k, fixed = per_mb * 1e6, fixed_mb * 1e6
+        mem_src = "given with --memory-mb, from a --memory-only run at 20,000 stars"
     usable = H100["memory_gb"] * 1e9 * H100["usable"]
-    fit = int((usable - fixed * scale) // per_sim_bytes_20k)
-    steps = float(np.mean(cost["steps_per_sim"])) * scale
+    fit = int((usable - fixed) // per_sim_bytes_20k)
+    steps = float(np.mean(cost["steps_per_sim"])) * scale  # (--steps-per-star: steps_per_sim is per a.n stars)
     f_step = cost["flops_per_lane_step"] + a.flops_per_transcendental * cost["transcendentals_per_lane_step"]
     front_ratio = cost["front_s"] / cost["tracers_s"]
     flops_sim = steps * f_step * (1.0 + front_ratio)
@@ -264,18 +284,21 @@ def projection(a, cost, recs) -> tuple[list[str], dict]:
     total = max(t_flops, t_bytes) + t_iter
     lines = [
         f"- Σ tracer steps per simulation: {np.mean(cost['steps_per_sim']):,.0f} at {a.n:,} stars "
-        f"(mean of {cost['draws']} prior draws: {cost['steps_per_sim']}) → {steps:,.0f} at 20,000 stars (∝ stars)",
+        + (f"(mean of {cost['draws']} prior draws: {cost['steps_per_sim']})" if cost["draws"]
+           else f"(given: {a.steps_per_star} steps per star)")
+        + f" → {steps:,.0f} at 20,000 stars (∝ stars)",
         f"- one {cost['tableau']} lane step (cost analysis, {cost['lanes']} lanes vmapped): "
         f"{cost['flops_per_lane_step']:,.0f} FLOPs + {cost['transcendentals_per_lane_step']:.0f} transcendentals "
         f"× {a.flops_per_transcendental:.0f} FLOPs = {f_step:,.0f} FLOPs; {cost['bytes_per_lane_step']:,.0f} bytes accessed",
-        f"- front stages (DF + LMC orbit) / tracers CPU time here: {cost['front_s']:.2f} s / {cost['tracers_s']:.2f} s "
-        f"(load {cost['load']:.1f}) → their work added as {front_ratio:.2f} × the tracers'",
+        (f"- front stages (DF + LMC orbit) / tracers CPU time here: {cost['front_s']:.2f} s / {cost['tracers_s']:.2f} s "
+         f"(load {cost['load']:.1f})" if cost["draws"] else "- front stages (DF + LMC orbit): given (--front-ratio)")
+        + f" → their work added as {front_ratio:.2f} × the tracers'",
         f"- per simulation: {flops_sim / 1e12:.2f} TFLOP, {bytes_sim / 1e9:.1f} GB of memory traffic; "
         f"suite of {N_SUITE:,}: {N_SUITE * flops_sim / 1e15:.0f} PFLOP, {N_SUITE * bytes_sim / 1e12:.0f} TB",
         f"- H100 SXM at {a.efficiency:.0%} of peak: compute {t_flops / 3600:.2f} h (FP64 {H100['fp64_vector_tflops']:.0f} "
         f"TFLOP/s without tensor cores), memory traffic {t_bytes / 3600:.2f} h ({H100['hbm_tb_s']} TB/s)",
-        f"- memory: {per_sim_bytes_20k / 1e6:.1f} MB per extra simulation at 20,000 stars (XLA CPU analysis, "
-        f"∝ stars from {a.n:,}), fixed {fixed * scale / 1e6:.0f} MB → {fit:,} simulations at once in "
+        f"- memory: {per_sim_bytes_20k / 1e6:.1f} MB per extra simulation at 20,000 stars ({mem_src}), "
+        f"fixed {fixed / 1e6:.0f} MB → {fit:,} simulations at once in "
         f"{H100['usable']:.0%} of {H100['memory_gb']:.0f} GB; {n_batches} batch(es)",
         f"- loop overhead: {iters_per_batch:,.0f} while-loop iterations per batch (Σ steps / {lanes} lanes, +50 % "
         f"tail) × {a.iteration_overhead_us:.0f} µs × {n_batches} batch(es) = {t_iter / 3600:.2f} h",
