@@ -181,8 +181,8 @@ def cost_per_simulation(a, thetas, keys, model, config) -> dict:
         steps.append(int(np.sum(np.asarray(ns))))
     # one dopri5 lane step, vmapped over the lanes, on the fiducial MW + LMC force
     th = S.as_theta(thetas[0])
-    orbit = front(th, keys[0])[0]
     models = S.build_models(th)
+    orbit = jax.jit(lambda t: S.lmc_orbit(S.build_models(t), t, S.present_day_lmc(t, model), model, config)[0])(th)
     term = as_force_term(models.mw, (SatelliteInHostFrame(models.lmc, orbit),))
     lanes = 1024
     tab = TABLEAUX[config.tracer_method]

@@ -14,7 +14,7 @@ import jax
 
 from .._validation import check_int
 from ._config import SimulationConfig, SimulationModel
-from ._theta import sample_prior
+from ._theta import as_theta, sample_prior
 
 __all__ = ["simulation_bytes", "batch_per_device", "device_memory_bytes", "plan_batches"]
 
@@ -25,7 +25,7 @@ CPU_CHUNK = 16
 def _program_bytes(n_particles: int, model: SimulationModel, config: SimulationConfig, b: int, device) -> int:
     from ._simulate import _simulate_batch
 
-    th = sample_prior(jax.random.PRNGKey(0), b)
+    th = as_theta(sample_prior(jax.random.PRNGKey(0), b))
     keys = jax.random.split(jax.random.PRNGKey(1), b)
     fn = jax.jit(lambda t, k: _simulate_batch(t, k, n_particles, model, config, b, (device,)))
     ma = fn.lower(th, keys).compile().memory_analysis()
