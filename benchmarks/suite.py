@@ -195,7 +195,7 @@ def cost_per_simulation(a, thetas, keys, model, config) -> dict:
     ca = step.lower(y, y, jnp.full((lanes,), -2200.0), jnp.full((lanes,), 0.5)).compile().cost_analysis()
     ca = ca[0] if isinstance(ca, list) else ca
     return dict(
-        kind="cost", n=a.n, draws=len(steps), steps_per_sim=steps, front_s=t_front / max(1, len(steps)),
+        kind="cost", n=a.n, draws=len(steps) if k else 0, steps_per_sim=steps, front_s=t_front / max(1, len(steps)),
         tracers_s=t_tr / max(1, len(steps)), load=_load(), lanes=lanes,
         flops_per_lane_step=float(ca.get("flops", 0.0)) / lanes,
         transcendentals_per_lane_step=float(ca.get("transcendentals", 0.0)) / lanes,
@@ -221,7 +221,7 @@ def run_worker(a, n_dev) -> list[dict]:
         if line.startswith(("RECORD ", "COST ")):
             rec = json.loads(line.split(" ", 1)[1])
             out.append(rec)
-            print(f"  [{n_dev} device(s)] {line.strip()[:160]}", flush=True)
+            print(f"  [{n_dev} device(s)] {line.strip()}", flush=True)
     if proc.wait() != 0:
         raise RuntimeError(f"worker for {n_dev} device(s) failed (exit {proc.returncode})")
     return out
