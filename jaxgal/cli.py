@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     suite.add_argument("--n-sims", type=int, required=True, help="number of simulations")
     suite.add_argument("--seed", type=int, default=0)
     suite.add_argument("--n-particles", type=int, default=20_000, help="stars per simulation")
-    suite.add_argument("--chunk-size", type=int, default=16, help="simulations per stored chunk")
+    suite.add_argument("--chunk-size", type=int, default=None,
+                       help="simulations per stored chunk (default 16 on a CPU; on a GPU the simulations that fit "
+                            "its memory times the device count; a resumed suite keeps its own)")
     suite.add_argument("--chunks", default=None, help="comma-separated chunk indices (default all)")
     suite.add_argument("--devices", type=int, default=None, help="host CPU devices to shard over")
     suite.add_argument("--plan", action="store_true", help="print the devices and chunks that would run, then exit")
@@ -87,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
         chunks = None if args.chunks is None else [int(c) for c in args.chunks.split(",")]
         devices = jax.devices()
-        n_chunks = -(-args.n_sims // args.chunk_size) if args.n_sims > 0 and args.chunk_size > 0 else 0
+        chunk_size, vmap_size, how = _batching(args)
+        n_chunks = -(-args.n_sims // chunk_size) if args.n_sims > 0 and chunk_size > 0 else 0
         print(
             f"jaxgal suite: {args.n_sims} simulations of {args.n_particles} stars in {n_chunks} chunk(s) of "
-            f"{args.chunk_size}, on {len(devices)} {devices[0].platform} device(s)", flush=True,
+            f"{chunk_size}, on {len(devices)} {devices[0].platform} device(s){how}", flush=True,
         )
         if args.plan:
             return 0
@@ -100,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
             client = Client(args.scheduler)
         written = run_suite(
-            args.out, args.n_sims, args.seed, n_particles=args.n_particles, chunk_size=args.chunk_size,
-            chunks=chunks, keep_particles=args.keep_particles, client=client,
+            args.out, args.n_sims, args.seed, n_particles=args.n_particles, chunk_size=chunk_size,
+            chunks=chunks, keep_particles=args.keep_particles, client=client, vmap_size=vmap_size,
         )
         rows = load_suite(args.out, allow_partial=True)["theta"].shape[0]
         print(f"wrote {len(written)} chunk(s); {rows} of {args.n_sims} simulations stored in {args.out}")
@@ -110,6 +113,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "observe":
         return _observe(args)
     return 1  # pragma: no cover - argparse enforces a command
+
+
+def _batching(args) -> tuple[int, int | None, str]:
+    """``(chunk_size, vmap_size, note)`` of ``jaxgal suite``: a resumed suite keeps its chunk
+    size; on a CPU chunks of 16, one simulation at a time per device (as ever); on a GPU the
+    simulations that fit one device's memory (XLA's analysis, ``simulation._suite_gpu``)
+    vectorised per device, and chunks of that times the device count."""
+    import json
+
+    from .simulation._suite_gpu import CPU_CHUNK, plan_batches
+
+    existing = None
+    settings = os.path.join(args.out, "suite.json")
+    if os.path.exists(settings):
+        with open(settings) as fh:
+            existing = json.load(fh).get("chunk_size")
+    chunk_size = args.chunk_size if args.chunk_size is not None else (existing or CPU_CHUNK)
+    if args.n_particles < 1 or args.n_sims < 1 or chunk_size < 1:  # run_suite names the bad argument
+        return chunk_size, None, ""
+    plan = plan_batches(args.n_particles)  # on a CPU: no compilation, vmap_size None
+    if plan["vmap_size"] is None:
+        return chunk_size, None, ""
+    if args.chunk_size is None and existing is None:
+        chunk_size = plan["chunk_size"]
+    vmap = max(1, min(plan["vmap_size"], chunk_size // plan["devices"]))
+    note = (f"; {vmap} simulation(s) vectorised per device ({plan['per_simulation_bytes'] / 1e6:.0f} MB each by "
+            "XLA's memory analysis)")
+    return chunk_size, vmap, note
 
 
 def _print_manifest(out: str) -> None:

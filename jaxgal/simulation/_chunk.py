@@ -93,11 +93,13 @@ def run_chunk(
     model: SimulationModel,
     summary_config: SummaryConfig,
     keep_particles: bool = False,
+    vmap_size: int | None = None,
 ) -> dict:
     """Simulate and store chunk `c` of a suite whose ``suite.json`` exists (the unit of work of
     :func:`run_suite` and of its Dask backend). Writes ``particles_XXXXX.npy`` (if
     `keep_particles`) then ``chunk_XXXXX.npz``, each atomically; an existing chunk file is
-    left untouched.
+    left untouched. `vmap_size`: simulations vectorised together per device
+    (:func:`~jaxgal.simulation.simulate_batch`; None: its default).
 
     **Returns:** ``{"chunk": c, "path": ..., "seconds": wall time, "quality":
     chunk_quality(...)}`` (``jaxgal.simulation._manifest.chunk_quality``), or
@@ -115,7 +117,7 @@ def run_chunk(
     pad = chunk_size - len(idx)
     idx_p = np.concatenate([idx, np.repeat(idx[-1:], pad)])
     keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(jnp.asarray(idx_p))
-    res = simulate_batch(jnp.asarray(thetas[idx_p]), keys, n_particles, config=config, model=model)
+    res = simulate_batch(jnp.asarray(thetas[idx_p]), keys, n_particles, config=config, model=model, vmap_size=vmap_size)
     s = summaries(res.particles, summary_config)
     particles = np.asarray(res.particles)[: len(idx)]
     if keep_particles:  # written first: a chunk file implies its particles

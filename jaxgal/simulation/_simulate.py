@@ -57,19 +57,30 @@ class SimulationResult(eqx.Module):
     theta: Theta
 
 
-@eqx.filter_jit
-@eqx.debug.assert_max_traces(max_traces=None)  # counts traces: tests assert no silent recompiles
-def _simulate(theta: Theta, key, n_particles: int, model: SimulationModel, config: SimulationConfig, devices):
+def _front(theta: Theta, key, n_particles: int, model: SimulationModel, config: SimulationConfig):
+    """Stages 1–4 and the per-star tolerances and budgets: everything before the tracers.
+    Returns arrays only (so that ``lax.map`` can stack them)."""
     models = build_models(theta)
     w_lmc = present_day_lmc(theta, model)
     orbit, ln_coulomb = lmc_orbit(models, theta, w_lmc, model, config)
     df, w0 = initial_halo(models.mw, theta, key, n_particles, model, config)
-    budgets = tracer_step_budgets(df, w0, config)
-    w1, n_steps = evolve_tracers(
-        models, orbit, w0, tracer_tolerances(df, w0, config), model, config, devices, max_steps=budgets
-    )
+    return orbit, ln_coulomb, w0, tracer_tolerances(df, w0, config), tracer_step_budgets(df, w0, config)
+
+
+def _back(theta: Theta, front, model: SimulationModel, config: SimulationConfig, devices) -> SimulationResult:
+    """Stages 5–6: the tracers and the derived quantities (the models are rebuilt from θ:
+    a few scalar operations, identical to the front's)."""
+    orbit, ln_coulomb, w0, rtol, budgets = front
+    models = build_models(theta)
+    w1, n_steps = evolve_tracers(models, orbit, w0, rtol, model, config, devices, max_steps=budgets)
     derived = derived_quantities(models, theta, orbit, ln_coulomb, n_steps, max_steps=budgets)
     return SimulationResult(particles=w1, initial_particles=w0, orbit=orbit, derived=derived, theta=theta)
+
+
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces: tests assert no silent recompiles
+def _simulate(theta: Theta, key, n_particles: int, model: SimulationModel, config: SimulationConfig, devices):
+    return _back(theta, _front(theta, key, n_particles, model, config), model, config, devices)
 
 
 def _check_options(model, config):
@@ -141,7 +152,11 @@ def simulate_batch(
     each simulation runs on one device); `vmap_size`: simulations vectorised together
     (``jax.lax.map`` with this ``batch_size`` over each device's share). Default: 1 on a
     CPU — the lane-scheduled solver already fills a CPU core with one simulation's orbits —
-    and the whole share on a GPU.
+    and the whole share on a GPU. With `vmap_size` > 1 each group of simulations runs its
+    front stages (DF build and sample, LMC orbit) one after the other and vectorises the
+    tracer stage, so that the DF sampler's large temporaries exist once per device, not
+    once per simulation (``benchmarks/suite.py`` prints XLA's bytes per simulation;
+    ``jaxgal.simulation._suite_gpu`` sizes `vmap_size` to a GPU's memory).
 
     **Returns:** a :class:`SimulationResult` whose leaves have a leading batch axis B.
     """
@@ -175,10 +190,22 @@ def _simulate_batch(
     one = devices[:1]
 
     def run(th_, keys_, model_):
-        return jax.lax.map(
-            lambda a: _simulate(a[0], a[1], n_particles, model_, config, one), (th_, keys_),
-            batch_size=min(vmap_size, keys_.shape[0]),
-        )
+        size = min(vmap_size, keys_.shape[0])
+        if size == 1:  # one simulation after the other (the CPU default)
+            return jax.lax.map(
+                lambda a: _simulate(a[0], a[1], n_particles, model_, config, one), (th_, keys_), batch_size=1
+            )
+
+        def group(a):
+            th_g, keys_g = a
+            # The front stages one simulation at a time: their large temporaries (the DF
+            # sampler's (n, n_speed) speed grid, ~40 MB at 20,000 stars) then exist once,
+            # not once per simulation of the group; the tracers, where the time goes, are
+            # vmapped over the group.
+            fronts = jax.lax.map(lambda b: _front(b[0], b[1], n_particles, model_, config), (th_g, keys_g))
+            return jax.vmap(lambda t, f: _back(t, f, model_, config, one))(th_g, fronts)
+
+        return _map_in_groups(group, (th_, keys_), size)
 
     if len(devices) == 1:
         return run(th, keys, model)
@@ -191,3 +218,18 @@ def _simulate_batch(
     sharded = tuple(th) + (keys,)
     out_axes = jax.tree.map(lambda _: 0, jax.eval_shape(shard_fn, *sharded, dyn))
     return map_over_devices(shard_fn, sharded, (dyn,), out_axes=out_axes, devices=devices)
+
+
+def _map_in_groups(fn, xs, size: int):
+    """``fn`` over consecutive groups of ``size`` rows of ``xs`` (a remainder group last):
+    ``jax.lax.map`` over the groups, ``fn`` seeing a leading axis of ``size``."""
+    n = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    n_full, rest = divmod(n, size)
+    outs = []
+    if n_full:
+        full = jax.tree.map(lambda a: a[: n_full * size].reshape((n_full, size) + a.shape[1:]), xs)
+        y = jax.lax.map(fn, full)
+        outs.append(jax.tree.map(lambda a: a.reshape((n_full * size,) + a.shape[2:]), y))
+    if rest:
+        outs.append(fn(jax.tree.map(lambda a: a[n_full * size :], xs)))
+    return outs[0] if len(outs) == 1 else jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *outs)

@@ -59,6 +59,7 @@ def run_suite(
     progress: bool = True,
     keep_particles: bool = False,
     client=None,
+    vmap_size: int | None = None,
 ) -> list[str]:
     """Run (or resume) ``n_sims`` simulations drawn from the Table 1 prior, in chunks.
 
@@ -82,6 +83,10 @@ def run_suite(
     - `client`: a ``dask.distributed.Client``: run the chunks as tasks on its workers
       (:func:`jaxgal.simulation.run_suite_dask`; the files are the same byte for byte);
       None runs them here.
+    - `vmap_size`: simulations vectorised together per device in the local runner
+      (:func:`simulate_batch`; None: its default, one at a time on a CPU). The results do
+      not depend on it beyond rounding (the vmapped programs round differently); ``jaxgal
+      suite`` sizes it to a GPU's memory (``_suite_gpu.plan_batches``).
 
     Writes ``manifest.json`` (``jaxgal.simulation._manifest``) after every chunk: versions,
     git commit, clipped c200, flagged bins, failed integrations, timing.
@@ -111,7 +116,7 @@ def run_suite(
         bar = tqdm(total=total, desc=f"suite {os.path.basename(os.path.abspath(out_dir))}", unit="sim")
     written = []
     for j, c in enumerate(todo):
-        rec = run_chunk(out_dir, c, *args, keep_particles=keep_particles)
+        rec = run_chunk(out_dir, c, *args, keep_particles=keep_particles, vmap_size=vmap_size)
         if rec.get("skipped"):
             continue
         rec["quality"]["includes_compilation"] = j == 0
