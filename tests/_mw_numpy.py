@@ -149,8 +149,9 @@ class MilkyWay:
 
 
 def lmc_scale_radius(m_lmc):
-    """Hernquist a [kpc] with M(<8.7 kpc) = 1.7e10 Msun: a = 8.7 (√(M/1.7e10) − 1)."""
-    return 8.7 * (math.sqrt(m_lmc / 1.7e10) - 1.0)
+    """Hernquist a [kpc] with M(<8.7 kpc) = 1.7e10 Msun: a = 8.7 (√(M/1.7e10) − 1), floored
+    at 0.1 kpc (Brooks et al.'s relation has no solution below 1.7e10 Msun)."""
+    return max(8.7 * (math.sqrt(m_lmc / 1.7e10) - 1.0), 0.1)
 
 
 def chandrasekhar(r, v, mw, m_lmc, ln_lambda, sigma_kms=120.0, lam=1.0):
