@@ -38,7 +38,7 @@ from jaxgal import potentials as P
 from jaxgal import simulation as S
 
 # The extended tracer halo of test_simulation.py (same θ, key and n: in one pytest session
-# the compiled program is shared): ~40 % of 20,000 stars beyond 50 kpc, ~3,700 beyond 300.
+# the compiled program is shared): ~12,800 of the 20,000 stars beyond 50 kpc, ~3,800 at 300–1000 kpc.
 _EXTENDED = dict(S.FIDUCIAL_THETA, r_dens=20.0, gamma=3.5)
 _ICRS = ("ra_lmc", "dec_lmc", "d_lmc", "vlos_lmc", "pmra_lmc", "pmdec_lmc")
 
