@@ -83,6 +83,7 @@ def _check(k, n, seed, overrides, min_summaries):
         assert n_sum == 52
         used = np.isfinite(u)
         rows.append((float(np.nanmax(u)), int(used.sum()), int(a.derived["n_parked"])))
+        print(f"draw {len(rows) - 1}: max |Δ|/σ {rows[-1][0]:.2e} over {rows[-1][1]} summaries, {rows[-1][2]} parked", flush=True)
         assert used.sum() >= min_summaries, (used.sum(), th)
         worst = max(worst, float(np.nanmax(u)))
     print(f"max |Δ summary| / Poisson error per draw (value, summaries compared, parked stars): {rows}")
