@@ -10,10 +10,11 @@ Galactocentric frame (v4.0 defaults), integrated by SciPy's DOP853 at rtol 1e-11
 rtol 1e-13 moves the pericentre by < 1e-11 kpc). Only the disc's three Miyamoto–Nagai
 (mass, a, b) — model parameters, Smith et al. (2015)'s fit — are read from jaxgal.
 
-Literature: the LMC is just past its first pericentre, ≈ 48 kpc some 50 Myr ago in
-first-infall models with a ~10¹¹ Msun LMC (Besla et al. 2007; Kallivayalil et al. 2013;
-the review of Vasiliev 2023 quotes 48–50 kpc); the fiducial model must lie in 45–50 kpc
-and within 0–150 Myr ago. The pericentre barely depends on friction (it just happened):
+Literature: the LMC is just past its first pericentre, a little inside today's distance
+of ~50 kpc some tens of Myr ago, in first-infall models with a ~10¹¹ Msun LMC (e.g. Besla
+et al. 2007; Kallivayalil et al. 2013; the review of Vasiliev 2023); the fiducial model must
+lie in 45–50 kpc and within 0–150 Myr ago. (Brooks et al. quote no pericentre; kinematics
+alone bound it: the LMC is 49.6 kpc away today and receding at ~66 km/s.) The pericentre barely depends on friction (it just happened):
 a 10 % change of λ_DF moves it by only 0.003 kpc, so the friction is checked by the whole
 orbit back to −2.2 Gyr, where the same 10 % moves the separation by kiloparsecs.
 """
