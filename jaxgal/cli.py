@@ -118,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
 def _batching(args) -> tuple[int, int | None, str]:
     """``(chunk_size, vmap_size, note)`` of ``jaxgal suite``: a resumed suite keeps its chunk
     size; on a CPU chunks of 16, one simulation at a time per device (as ever); on a GPU the
-    simulations that fit one device's memory (XLA's analysis, ``simulation._suite_gpu``)
+    simulations that fit one device's memory (XLA's analysis, :func:`jaxgal.simulation.plan_batches`)
     vectorised per device, and chunks of that times the device count."""
     import json
 
-    from .simulation._suite_gpu import CPU_CHUNK, plan_batches
+    from .simulation import CPU_CHUNK, plan_batches
 
     existing = None
     settings = os.path.join(args.out, "suite.json")

@@ -37,6 +37,7 @@ from ._observe_suite import default_observation_model, observation_identifiers, 
 from ._dask import run_suite_dask
 from ._manifest import read_manifest, update_manifest
 from ._suite import load_suite, run_chunk, run_suite
+from ._suite_gpu import CPU_CHUNK, batch_per_device, device_memory_bytes, plan_batches, simulation_bytes
 from ._theta import (
     FIDUCIAL_LMC_ICRS,
     FIDUCIAL_THETA,
@@ -51,6 +52,11 @@ from ._theta import (
 )
 
 __all__ = [
+    "CPU_CHUNK",
+    "batch_per_device",
+    "device_memory_bytes",
+    "plan_batches",
+    "simulation_bytes",
     "FIDUCIAL_LMC_ICRS",
     "FIDUCIAL_THETA",
     "MWLMCModels",

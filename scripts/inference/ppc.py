@@ -35,7 +35,8 @@ reads as a lower mass (the paper's spurious dispersions biased M_MW(<50) low by 
 predictive check at that posterior (which should flag the contaminated summaries), and an
 estimator retrained without the flagged summaries (:func:`jaxgal.inference.retrain_without`,
 same training rows and settings) and its posterior are written to
-``docs/inference/ppc/contaminated.json`` and ``figures/inference/ppc_contaminated.png/.pdf``.
+``docs/inference/ppc/contaminated_posteriors.json`` (the check itself to
+``contaminated.json``/``.npz``) and ``figures/inference/ppc_contaminated.png/.pdf``.
 """
 
 from __future__ import annotations
@@ -305,9 +306,9 @@ def contaminated(n_draws: int) -> dict:
         _log(f"retrained without {flagged} in {time.time() - t0:.0f} s")
         post_drop = posterior_from_summaries(key, s, 10_000, new)
         out["posterior_dropped"] = _table(post_drop, truth)
-    with open(os.path.join(OUT, "contaminated.json"), "w") as fh:
-        json.dump(out, fh, indent=1)
     _save(res, th, "contaminated", {"bin": list(CONTAMINATED_BIN)})
+    with open(os.path.join(OUT, "contaminated_posteriors.json"), "w") as fh:
+        json.dump(out, fh, indent=1)
     for name in ("posterior_clean", "posterior_all_summaries", "posterior_dropped"):
         if name in out:
             _log(name + ": " + ", ".join(f"{k} {v['median']:.4g} [{v['p16']:.4g}, {v['p84']:.4g}]"

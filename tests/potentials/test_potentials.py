@@ -327,6 +327,13 @@ REGISTRY: dict[str, Case] = {
         0.3,
         (("m200", 1e12, lambda v: milky_way(v)),),
     ),
+    # milky_way(disc="fit") builds FittedExponentialDisc: the whole battery through the preset
+    "milky_way(disc='fit')": Case(
+        lambda: milky_way(1e12, disc="fit"),
+        8.0,
+        0.3,
+        (("m200", 1e12, lambda v: milky_way(v, disc="fit")),),
+    ),
     "MWPotential2014": Case(MWPotential2014, 8.0, 0.28),
     "MilkyWayPotential2022": Case(MilkyWayPotential2022, 8.0, 0.0688867),
 }
