@@ -156,7 +156,7 @@ def simulate_batch(
     front stages (DF build and sample, LMC orbit) one after the other and vectorises the
     tracer stage, so that the DF sampler's large temporaries exist once per device, not
     once per simulation (``benchmarks/suite.py`` prints XLA's bytes per simulation;
-    ``jaxgal.simulation._suite_gpu`` sizes `vmap_size` to a GPU's memory).
+    :func:`jaxgal.simulation.plan_batches` sizes `vmap_size` to a GPU's memory).
 
     **Returns:** a :class:`SimulationResult` whose leaves have a leading batch axis B.
     """
