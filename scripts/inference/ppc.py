@@ -170,7 +170,7 @@ def check(key, summaries_obs, conditions: dict, n_draws: int, label: str):
     est = theta_estimator()
     k_draw, k_sim = jax.random.split(key)
     draws = posterior_from_summaries(k_draw, summaries_obs, n_draws, est, **conditions)
-    th = full_theta(draws, {**_conditions(conditions)})
+    th = full_theta(draws, _conditions(conditions))
     t0 = time.time()
     pred = predictive_summaries(th, k_sim)
     _log(f"{label}: {n_draws} re-simulations in {time.time() - t0:.0f} s")
@@ -187,12 +187,12 @@ def _conditions(conditions: dict) -> dict:
 
 def _save(res, th, name: str, extra: dict | None = None) -> dict:
     from jaxgal.inference import plot_ppc, save_figure
+    from jaxgal.simulation import THETA_NAMES
 
     os.makedirs(OUT, exist_ok=True)
     res.save(os.path.join(OUT, f"{name}.npz"))
     d = res.to_dict()
-    d["theta_draws_median"] = dict(zip(__import__("jaxgal.simulation", fromlist=["THETA_NAMES"]).THETA_NAMES,
-                                       np.median(th, axis=0).tolist()))
+    d["theta_draws_median"] = dict(zip(THETA_NAMES, np.median(th, axis=0).tolist()))
     d.update(extra or {})
     with open(os.path.join(OUT, f"{name}.json"), "w") as fh:
         json.dump(d, fh, indent=1)
@@ -271,7 +271,7 @@ def contaminated(n_draws: int) -> dict:
 
     from jaxgal import observables as O
     from jaxgal.inference import load_shipped_estimator, posterior_from_summaries, retrain_without
-    from jaxgal.inference.cli import load_suite_any, suite_columns, _suite_inputs, _usable_rows
+    from jaxgal.inference.cli import _suite_inputs, _usable_rows, load_suite_any, suite_columns
 
     obs = O.default_observation()
     cat, n_bin, pick = contaminate(obs.catalogue)
