@@ -114,10 +114,6 @@ def _observe_here(suite_dir: str, data: dict, model, *, n_rows: int, progress: b
                   cache: str | None = None) -> dict:
     """Observed summaries and reflex targets of the first ``n_rows`` rows, from the stored stars
     (each chunk's result kept in ``cache/observed_XXXXX.npz`` when `cache` is given)."""
-    import jax
-
-    from jaxgal import observables as O
-
     settings = json.load(open(os.path.join(suite_dir, "suite.json")))
     cs = settings["chunk_size"]
     n_chunks = -(-n_rows // cs)

@@ -143,7 +143,7 @@ def _markdown(rows, cover) -> None:
         th = r["theta"]
         lines.append(f"| {r['mock']} | {th['log10_m200']:.2f} | {th['m_lmc'] / 1e10:.1f} | "
                      + " | ".join(_fmt(r["table"][k], sc, dg) for k, _, sc, dg in cols) + " |")
-    lines.append(f"| **in 68 %** | | | " + " | ".join(
+    lines.append("| **in 68 %** | | | " + " | ".join(
         f"{int(round(cover[k] * len(rows)))}/{len(rows)}" for k, *_ in cols) + " |")
     text = ("Median [16th, 84th percentile] / truth, ✓ when the truth is inside the 68 % interval.\n\n"
             + "\n".join(lines) + "\n")
