@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from jaxgal import simulation as S
-from jaxgal.simulation._suite_gpu import batch_per_device, plan_batches
+from jaxgal.simulation import batch_per_device, plan_batches
 
 N = 256
 
@@ -66,6 +66,7 @@ def test_cpu_plan_is_unchanged():
     assert plan["vmap_size"] is None and plan["chunk_size"] == 16 and plan["devices"] == 2
 
 
+@pytest.mark.slow  # two more compilations of the batched program (~55 s); the plan's arithmetic and the batched path stay fast
 def test_gpu_plan_from_xla_memory_analysis():
     """The GPU branch of the plan, run on the CPU devices with a stated memory: the
     per-simulation bytes come from XLA's analysis of the vmapped program (positive, and at

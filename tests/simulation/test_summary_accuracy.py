@@ -21,8 +21,8 @@ What it catches: parked or inner stars that do reach the summaries' volume (30�
 lanes returning a star's state to the wrong row or at the wrong time, a step budget
 applied to the wrong stars, a tolerance loosened by orders of magnitude for outer stars.
 
-The fast version uses 3 prior draws with the tracer halo set to the extended end of the
-prior (r_dens = 20 kpc, γ = 3.2: ~30 % of the stars in 30–160 kpc) so that 500 stars fill
+The fast version uses 2 prior draws with the tracer halo set to the extended end of the
+prior (r_dens = 20 kpc, γ = 3.2: ~30 % of the stars in 30–160 kpc) so that 300 stars fill
 most bins; the slow version uses 20 unmodified prior draws of 2,000 stars.
 """
 
@@ -92,9 +92,9 @@ def _check(k, n, seed, overrides, min_summaries):
 
 
 def test_summaries_of_default_numerics_match_converged_reference():
-    """3 prior draws (extended tracer halo), 500 stars: max over draws and summaries of
+    """2 prior draws (extended tracer halo), 300 stars: max over draws and summaries of
     |Δ| / Poisson error ≤ 0.2, with ≥ 25 of the 52 summaries populated in each draw."""
-    _check(3, 500, seed=11, overrides=dict(r_dens=20.0, gamma=3.2), min_summaries=25)
+    _check(2, 300, seed=11, overrides=dict(r_dens=20.0, gamma=3.2), min_summaries=25)
 
 
 @pytest.mark.slow
