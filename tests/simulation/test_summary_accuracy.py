@@ -91,6 +91,8 @@ def _check(k, n, seed, overrides, min_summaries):
     return rows
 
 
+# slow only for now: two simulation programs to compile (~80 s) pushed `make test` past 8 min
+@pytest.mark.slow
 def test_summaries_of_default_numerics_match_converged_reference():
     """2 prior draws (extended tracer halo), 300 stars: max over draws and summaries of
     |Δ| / Poisson error ≤ 0.2, with ≥ 25 of the 52 summaries populated in each draw."""
