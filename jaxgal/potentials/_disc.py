@@ -109,7 +109,29 @@ _MN3_K_NEGATIVE = (
 )
 
 
-class MN3ExponentialDisc(AbstractPotential):
+class _ThreeMiyamotoNagai(AbstractPotential):
+    """Three Miyamoto–Nagai discs with a common b, given by ``parameters()`` → (masses (3,),
+    a (3,), b): potential, force (one fused kernel), density and thin-disc view shared by
+    :class:`MN3ExponentialDisc` and :class:`FittedExponentialDisc`."""
+
+    def _potential(self, x, t):
+        m, a, b = self.parameters()
+        return sum(_mn_potential(m[i], a[i], b, x) for i in range(3))
+
+    def _gradient(self, x, t):
+        m, a, b = self.parameters()
+        return _mn_sum_gradient(m.astype(x.dtype), a.astype(x.dtype), b.astype(x.dtype), x)
+
+    def thin_discs(self):
+        m, a, b = self.parameters()
+        return ((jnp.asarray(m), jnp.asarray(a), jnp.asarray(b)),)
+
+    def _density(self, x, t):
+        m, a, b = self.parameters()
+        return sum(_mn_density(m[i], a[i], b, x) for i in range(3))
+
+
+class MN3ExponentialDisc(_ThreeMiyamotoNagai):
     r"""Three Miyamoto–Nagai discs fitted to a double-exponential disc (Smith et al. 2015).
 
     Approximates ρ(R, z) ∝ exp(−R/h_R) · Z(z), with Z = exp(−|z|/h_z) (``sech2_z=False``)
@@ -155,21 +177,6 @@ class MN3ExponentialDisc(AbstractPotential):
         p = K @ jnp.stack([b_hR**4, b_hR**3, b_hR**2, b_hR, jnp.ones_like(b_hR)])
         return p[:3] * self.mass, p[3:] * self.h_R, b_hR * self.h_R
 
-    def _potential(self, x, t):
-        m, a, b = self.parameters()
-        return sum(_mn_potential(m[i], a[i], b, x) for i in range(3))
-
-    def _gradient(self, x, t):
-        m, a, b = self.parameters()
-        return _mn_sum_gradient(m.astype(x.dtype), a.astype(x.dtype), b.astype(x.dtype), x)
-
-    def thin_discs(self):
-        m, a, b = self.parameters()
-        return ((jnp.asarray(m), jnp.asarray(a), jnp.asarray(b)),)
-
-    def _density(self, x, t):
-        m, a, b = self.parameters()
-        return sum(_mn_density(m[i], a[i], b, x) for i in range(3))
 
 
 #: Three Miyamoto–Nagai discs with a common b fitted to the exact exponential disc of
@@ -182,7 +189,7 @@ _FIT_A = (3.9286380918408255, 1.7592713038909167, 0.46693369747172264)
 _FIT_B = 0.14755100403915922
 
 
-class FittedExponentialDisc(AbstractPotential):
+class FittedExponentialDisc(_ThreeMiyamotoNagai):
     r"""The exponential disc ρ = M/(4π r_d² z_d) e^{−R/r_d − |z|/z_d} of z_d / r_d = 0.12 as
     three Miyamoto–Nagai discs with a common b whose masses sum to M (so the far field and
     M(<r) at large r are right), fitted once to the exact disc's force
@@ -237,18 +244,3 @@ class FittedExponentialDisc(AbstractPotential):
         a = jnp.asarray(_FIT_A, dtype=self.r_d.dtype) * self.r_d
         return m, a, _FIT_B * self.r_d
 
-    def _potential(self, x, t):
-        m, a, b = self.parameters()
-        return sum(_mn_potential(m[i], a[i], b, x) for i in range(3))
-
-    def _gradient(self, x, t):
-        m, a, b = self.parameters()
-        return _mn_sum_gradient(m.astype(x.dtype), a.astype(x.dtype), b.astype(x.dtype), x)
-
-    def thin_discs(self):
-        m, a, b = self.parameters()
-        return ((jnp.asarray(m), jnp.asarray(a), jnp.asarray(b)),)
-
-    def _density(self, x, t):
-        m, a, b = self.parameters()
-        return sum(_mn_density(m[i], a[i], b, x) for i in range(3))
