@@ -536,6 +536,7 @@ def train_npe(
     config: NPEConfig | Mapping | None = None,
     drop: Sequence[str] | None = None,
     metadata: Mapping | None = None,
+    groups=None,
 ) -> "NPEEstimator":
     """Train an ensemble of conditional MAFs on simulated pairs (θ_i, x_i) (module
     docstring).
@@ -553,6 +554,10 @@ def train_npe(
     - `config`: an :class:`NPEConfig` (or a mapping of its fields).
     - `drop`: input names to leave out (e.g. bins flagged by a posterior predictive check).
     - `metadata`: JSON-able mapping stored with the estimator (e.g. the suite it came from).
+    - `groups`: optional (n,) integer labels of rows that share a simulation (several mocks
+      of one simulation): the validation split then takes whole groups, so that no
+      simulation is in both a member's training and validation rows (early stopping would
+      otherwise reward memorising θ). Default: every row its own group.
 
     **Returns:** an :class:`NPEEstimator`.
     """
@@ -591,7 +596,16 @@ def train_npe(
     unknown = sorted((set(cfg.transforms_dict) | set(cfg.bounds_dict)) - set(theta_names))
     if unknown:
         raise ValueError(f"train_npe: config transforms/bounds name unknown targets {unknown}; targets: {list(theta_names)}")
-    n_val = max(1, int(round(cfg.val_fraction * n)))
+    if groups is None:
+        n_val = max(1, int(round(cfg.val_fraction * n)))
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"train_npe: groups has shape {groups.shape}; expected ({n},)")
+        group_ids, group_of_row = np.unique(groups, return_inverse=True)
+        n_val = max(1, int(round(cfg.val_fraction * group_ids.size)))  # groups, not rows
+        if group_ids.size - n_val < 1:
+            raise ValueError(f"train_npe: {group_ids.size} groups leave none for training after the validation split")
     if n - n_val < 2:
         raise ValueError(f"train_npe: {n} rows leave fewer than 2 for training after the validation split")
 
@@ -632,8 +646,14 @@ def train_npe(
     split_keys = jr.split(k_split, n_ensemble) if cfg.split == "per_member" else [k_split] * n_ensemble
     members, hist = [], []
     for j, kj in enumerate(jr.split(k_members, n_ensemble)):
-        perm = np.asarray(jr.permutation(split_keys[j], n))
-        va_idx, tr_idx = perm[:n_val], perm[n_val:]
+        if groups is None:
+            perm = np.asarray(jr.permutation(split_keys[j], n))
+            va_idx, tr_idx = perm[:n_val], perm[n_val:]
+        else:
+            gperm = np.asarray(jr.permutation(split_keys[j], group_ids.size))
+            in_val = np.zeros(group_ids.size, bool)
+            in_val[gperm[:n_val]] = True
+            va_idx, tr_idx = np.flatnonzero(in_val[group_of_row]), np.flatnonzero(~in_val[group_of_row])
         z_tr, c_tr = jnp.asarray(z_all[tr_idx]), jnp.asarray(c_all[tr_idx])
         z_va, c_va = jnp.asarray(z_all[va_idx]), jnp.asarray(c_all[va_idx])
         k_init, k_fit = jr.split(kj)
@@ -642,7 +662,8 @@ def train_npe(
         members.append(flow)
         hist.append(h)
     lw = ensemble_log_weights([h.best_val_loss for h in hist], cfg.weighting)
-    info = _Info(theta_names, x_names, cfg, tuple(hist), n - n_val, n_val,
+    n_va = int(va_idx.size)  # rows (= n_val without groups; the last member's split with groups)
+    info = _Info(theta_names, x_names, cfg, tuple(hist), n - n_va, n_va,
                  json.dumps(dict(metadata or {}), sort_keys=True), _jaxgal_version())
     return NPEEstimator(
         flows=_stack(members), log_weights=jnp.asarray(lw),

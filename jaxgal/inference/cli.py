@@ -259,9 +259,9 @@ def _summary_names_of(suite: dict, key: str):
     if "summary_names" in suite:
         return tuple(str(s) for s in suite["summary_names"])
     names = summary_names()
-    if suite[key].shape[1] != len(names):
+    if suite[key].shape[-1] != len(names):
         raise ValueError(
-            f"suite column {key!r} has {suite[key].shape[1]} summaries but the default summary "
+            f"suite column {key!r} has {suite[key].shape[-1]} summaries but the default summary "
             f"configuration has {len(names)}, and the suite stores no 'summary_names'"
         )
     return names
@@ -295,7 +295,9 @@ def suite_columns(suite: dict, names, *, summaries_key: str = "summaries", what:
 
 
 def _suite_inputs(suite: dict, cfg: dict):
-    """(x, names) of the configured inputs: summaries (flagged -> NaN) then extras."""
+    """(x, names) of the configured inputs: summaries (flagged -> NaN) then extras. x is
+    (n, k), or (n, R, k) when the summaries column holds R mocks per simulation
+    (``summaries_mock`` of a compact suite; the extras are repeated over the mocks)."""
     skey, fkey = cfg["suite"]["summaries"], cfg["suite"]["flags"]
     if skey not in suite:
         raise ValueError(f"[suite] summaries = {skey!r} is not a column of the suite; columns: {sorted(suite)}")
@@ -311,18 +313,41 @@ def _suite_inputs(suite: dict, cfg: dict):
         raise ValueError(f"[inputs] drop: {bad} are not among the inputs")
     names = [n for n in want if n not in drop]
     idx = [snames.index(n) for n in names]
-    x = np.asarray(suite[skey], dtype=float)[:, idx]
+    s_all = np.asarray(suite[skey], dtype=float)
+    if s_all.ndim not in (2, 3):
+        raise ValueError(f"[suite] summaries = {skey!r} has shape {s_all.shape}; expected (n, 52) or (n, mocks, 52)")
+    x = s_all[..., idx]
     if fkey:
         if fkey not in suite:
             raise ValueError(f"[suite] flags = {fkey!r} is not a column of the suite (use \"\" for none)")
         flags = np.asarray(suite[fkey], dtype=bool)
         if flags.shape != suite[skey].shape:
             raise ValueError(f"[suite] flags {fkey!r} has shape {flags.shape}, summaries {suite[skey].shape}")
-        x = np.where(flags[:, idx], np.nan, x)
+        x = np.where(flags[..., idx], np.nan, x)
     extra = cfg["inputs"]["extra"]
     if extra:
-        x = np.concatenate([x, suite_columns(suite, extra, summaries_key=skey, what="[inputs] extra")], axis=1)
+        cols = suite_columns(suite, extra, summaries_key=skey, what="[inputs] extra")
+        if x.ndim == 3:
+            cols = np.broadcast_to(cols[:, None, :], (x.shape[0], x.shape[1], cols.shape[1]))
+        x = np.concatenate([x, cols], axis=-1)
     return x, names + list(extra)
+
+
+def _expand_mocks(theta: np.ndarray, x: np.ndarray, rows: np.ndarray):
+    """Training pairs of the simulations `rows`: with (n, R, k) inputs (R mocks per
+    simulation) each simulation gives R rows (θ repeated) and its index as the group of the
+    validation split (:func:`~jaxgal.inference.train_npe`'s ``groups``); with (n, k) inputs
+    one row each and no groups."""
+    if x.ndim == 2:
+        return theta[rows], x[rows], None
+    r = x.shape[1]
+    return np.repeat(theta[rows], r, axis=0), x[rows].reshape(-1, x.shape[2]), np.repeat(rows, r)
+
+
+def _first_mock(x: np.ndarray) -> np.ndarray:
+    """The test inputs of held-out simulations: the first mock of each when there are several
+    (one independent observation per simulation, as the coverage tests assume)."""
+    return x[:, 0] if x.ndim == 3 else x
 
 
 def _usable_rows(suite: dict, cfg: dict) -> np.ndarray:
@@ -364,15 +389,19 @@ def run_train(cfg: dict, *, out: str | None = None, show_progress: bool = True):
             "flags_key": cfg["suite"]["flags"], "extra_inputs": list(cfg["inputs"]["extra"]),
             "n_rows": int(n), "train_rows": [0, int(n - hold)], "holdout_rows": [int(n - hold), int(n)],
             "n_train_used": int(keep.size), "require": list(cfg["suite"].get("require", [])),
+            "mocks_per_simulation": int(x.shape[1]) if x.ndim == 3 else None,
             "config": {k: v for k, v in cfg.items()}}
     if "log10_m200" in targets and "m_mw_50" not in targets:
         from ._posterior import mw_mass_table
 
         meta["mw_mass_table"] = mw_mass_table()  # posterior() derives M_MW(<50 kpc) from it
+    th_tr, x_tr, groups = _expand_mocks(theta, x, keep)
     _log(f"training {cfg['training']['n_ensemble']} flows on {keep.size} simulations "
-         f"({len(targets)} targets, {len(x_names)} inputs; {hold} held out)")
-    est = train_npe(jax.random.key(cfg["training"]["seed"]), theta[keep], x[keep], cfg["training"]["n_ensemble"],
-                    theta_names=targets, x_names=x_names, config=_npe_config(cfg, show_progress), metadata=meta)
+         + (f"x {x.shape[1]} mocks " if groups is not None else "")
+         + f"({len(targets)} targets, {len(x_names)} inputs; {hold} held out)")
+    est = train_npe(jax.random.key(cfg["training"]["seed"]), th_tr, x_tr, cfg["training"]["n_ensemble"],
+                    theta_names=targets, x_names=x_names, config=_npe_config(cfg, show_progress), metadata=meta,
+                    groups=groups)
     est.save(path)
     for j, h in enumerate(est.history):
         _log(f"member {j + 1}: {h.n_epochs} epochs (best {h.best_epoch}, val loss {h.best_val_loss:.4f}, "
@@ -462,6 +491,7 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
            "inputs": {"summaries": [n for n in est.x_names if n not in meta.get("extra_inputs", [])],
                       "drop": [], "extra": meta.get("extra_inputs", [])}}
     x, names = _suite_inputs(data, cfg)
+    x = _first_mock(x)
     if tuple(names) != est.x_names:
         raise ValueError("diagnose: the suite's inputs do not reproduce the estimator's inputs")
     theta = suite_columns(data, est.theta_names, summaries_key=skey, what="target")
@@ -556,6 +586,7 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
     x, x_names = _suite_inputs(suite, cfg)
     use = _usable_rows(suite, cfg)
     theta, x = theta[use], x[use]
+    x_test = _first_mock(x)
     n = theta.shape[0]
     edges = np.linspace(0, n, n_folds + 1).round().astype(int)
     draws = np.zeros((n, n_samples, len(targets)))
@@ -567,17 +598,18 @@ def run_crossfit(cfg: dict, *, n_folds: int = 5, n_samples: int = 1000, seed: in
         lo, hi = edges[j], edges[j + 1]
         train = np.r_[0:lo, hi:n]
         _log(f"crossfit fold {j + 1}/{n_folds}: training on {train.size} simulations, testing on rows {lo}-{hi}")
-        est = train_npe(jax.random.fold_in(jax.random.key(cfg["training"]["seed"]), j), theta[train], x[train],
+        th_tr, x_tr, groups = _expand_mocks(theta, x, train)
+        est = train_npe(jax.random.fold_in(jax.random.key(cfg["training"]["seed"]), j), th_tr, x_tr,
                         cfg["training"]["n_ensemble"], theta_names=targets, x_names=x_names,
-                        config=_npe_config(cfg, progress))
+                        config=_npe_config(cfg, progress), groups=groups)
         # test rows with an input missing that no training row of this fold had missing cannot
         # be evaluated (as in run_diagnose); they are left out of the coverage
         never_missing = np.array([nm not in est.missing_inputs for nm in x_names])
-        ok = ~np.any(np.isnan(x[lo:hi][:, never_missing]), axis=1)
+        ok = ~np.any(np.isnan(x_test[lo:hi][:, never_missing]), axis=1)
         evaluable[lo:hi] = ok
         test = np.arange(lo, hi)[ok]
-        draws[test] = posterior_draws(jax.random.fold_in(key, j), est, x[test], n_samples, progress=progress)
-        lp = np.asarray(est.log_prob(theta[test], x[test]))
+        draws[test] = posterior_draws(jax.random.fold_in(key, j), est, x_test[test], n_samples, progress=progress)
+        lp = np.asarray(est.log_prob(theta[test], x_test[test]))
         log_q.append(lp)
         folds.append({"rows": [int(lo), int(hi)], "n_train": int(train.size), "n_left_out": int((~ok).sum()),
                       "heldout_mean_log_prob": float(np.mean(lp)),

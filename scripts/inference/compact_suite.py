@@ -42,6 +42,7 @@ import time
 import numpy as np
 
 OBS_SEED = 7919
+MOCK_SEED = 104729
 
 
 def _git_commit() -> str:
@@ -146,6 +147,67 @@ def _observe_here(suite_dir: str, data: dict, model, *, n_rows: int, progress: b
     return {k: np.concatenate(v, axis=0)[:n_rows] for k, v in out.items()}
 
 
+_MOCK_FN = {}
+
+
+def _mock_fn(catalogue, n_mocks: int):
+    """The jitted per-chunk selection-matched mocks: (idx (c,), stars (c, N, 6)) -> the
+    summaries of `n_mocks` mocks per simulation, each (c, n_mocks, 52)."""
+    import jax
+
+    from jaxgal import observables as O
+
+    if n_mocks in _MOCK_FN:
+        return _MOCK_FN[n_mocks]
+    base = jax.random.PRNGKey(MOCK_SEED)
+
+    def one(i, w):
+        def mock(r):
+            m = O.selection_matched_mock(jax.random.fold_in(jax.random.fold_in(base, i), r), w, catalogue)
+            s = O.summaries(m)
+            return s.values_or_nan(), s.counts, s.flags
+
+        return jax.lax.map(mock, jax.numpy.arange(n_mocks))
+
+    fn = jax.jit(jax.vmap(one))
+    _MOCK_FN[n_mocks] = fn
+    return fn
+
+
+def _mock_summaries(suite_dir: str, index, *, n_mocks: int, catalogue, tag: str, progress: bool = True) -> dict:
+    """Summaries of `n_mocks` selection-matched mocks (``selection_matched_mock`` against
+    `catalogue`, then ``summaries``) of each of the first ``len(index)`` simulations, from the
+    stored stars; key of mock r of simulation i: ``fold_in(fold_in(PRNGKey(MOCK_SEED), i), r)``.
+    Each chunk's result is kept in ``<suite_dir>/mocks_<tag>_R<n_mocks>_XXXXX.npz`` (resumable)."""
+    cs = json.load(open(os.path.join(suite_dir, "suite.json")))["chunk_size"]
+    n_rows = len(index)
+    n_chunks = -(-n_rows // cs)
+    fn = _mock_fn(catalogue, n_mocks)
+    out: dict[str, list] = {}
+    t0 = time.time()
+    for c in range(n_chunks):
+        cpath = os.path.join(suite_dir, f"mocks_{tag}_R{n_mocks}_{c:05d}.npz")
+        if os.path.exists(cpath):
+            with np.load(cpath, allow_pickle=False) as z:
+                res = {k: z[k] for k in z.files}
+        else:
+            w = np.load(os.path.join(suite_dir, f"particles_{c:05d}.npy")).astype(np.float64)
+            v, n, f = fn(np.asarray(index[c * cs:(c + 1) * cs]), w[: min(cs, n_rows - c * cs)])
+            res = {"mock_summaries": np.asarray(v, np.float32), "mock_counts": np.asarray(n, np.int16),
+                   "mock_flags": np.asarray(f, bool)}
+            np.savez(cpath + ".tmp.npz", **res)
+            os.replace(cpath + ".tmp.npz", cpath)
+        for k, v in res.items():
+            out.setdefault(k, []).append(v)
+        if progress:
+            el = time.time() - t0
+            print(f"\r[compact_suite] {suite_dir}: mocks of chunk {c + 1}/{n_chunks} ({el:.0f} s, "
+                  f"ETA {el / (c + 1) * (n_chunks - c - 1):.0f} s)", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return {k: np.concatenate(v, axis=0)[:n_rows] for k, v in out.items()}
+
+
 def _observed_rows(suite_dir: str, model, *, observe: str, max_rows: int | None, progress: bool,
                    cache: str | None) -> tuple[dict | None, str | None]:
     """One suite folder's rows with their observed summaries and reflex targets: (data, source);
@@ -215,7 +277,8 @@ def _concatenate(parts: list[dict]) -> dict:
 
 
 def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "auto",
-          max_rows: int | None = None, progress: bool = True, cache: str | None = None) -> dict:
+          max_rows: int | None = None, progress: bool = True, cache: str | None = None,
+          n_mocks: int = 0) -> dict:
     """Write the compact suite (module docstring) of one suite folder or several (their rows
     concatenated in the order given; `max_rows` applies to each); returns its manifest."""
     import jax
@@ -231,6 +294,9 @@ def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "
     parts, sources = [], []
     for d in suite_dirs:
         data, source = _observed_rows(d, model, observe=observe, max_rows=max_rows, progress=progress, cache=cache)
+        if n_mocks and data is not None:
+            data.update(_mock_summaries(d, np.asarray(data["index"]), n_mocks=n_mocks, catalogue=obs.catalogue,
+                                        tag=model.identifier, progress=progress))
         parts.append(data)
         sources.append(source)
     if out is None:
@@ -259,6 +325,10 @@ def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "
         "sigma_add": sig.astype(np.float32),
         "observation_counts": np.asarray(obs.counts, float),
     }
+    if n_mocks:
+        arrays["summaries_mock"] = data["mock_summaries"]  # (n, n_mocks, 52) float32, NaN where flagged
+        arrays["counts_mock"] = data["mock_counts"]
+        arrays["flags_mock"] = data["mock_flags"]
     for k, v in data.items():
         if k.startswith("derived_") or k.startswith("reflex_"):
             arrays[k] = np.asarray(v)
@@ -270,6 +340,9 @@ def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "
         "observation_model": model.identifier,
         "finite_sample_noise": {"seed": int(noise_seed), "obs_counts": "default_observation().counts",
                                 "obs_errors": "default_observation().errors (1,000 bootstrap resamples)"},
+        "mocks": ({"n_per_simulation": int(n_mocks), "seed": MOCK_SEED, "catalogue": "default_observation().catalogue",
+                   "function": "selection_matched_mock(fold_in(fold_in(PRNGKey(seed), index), r), stars, catalogue) "
+                               "then summaries(...)"} if n_mocks else None),
         "suite_settings": [json.load(open(os.path.join(d, "suite.json"))) for d in suite_dirs],
         "suite_writers": [_writers(d) for d in suite_dirs],
         "jaxgal_commit": _git_commit(),
@@ -292,6 +365,8 @@ def main(argv=None) -> int:
     p.add_argument("--observe", choices=["auto", "suite", "here"], default="auto",
                    help="read observed summaries from the suite (suite), compute them (here), or either (auto)")
     p.add_argument("--max-rows", type=int, default=None)
+    p.add_argument("--mocks", type=int, default=0,
+                   help="selection-matched mocks of the embedded catalogue per simulation (column summaries_mock)")
     p.add_argument("--cache", default=None, help="folder keeping each chunk's observed summaries (with --observe here)")
     p.add_argument("--watch", type=float, default=0.0,
                    help="keep observing new chunks every WATCH seconds (with --cache; out '-')")
@@ -300,7 +375,7 @@ def main(argv=None) -> int:
         build(a.suite_dir, None, observe="here", cache=a.cache, progress=False)
         time.sleep(a.watch)
     build(a.suite_dir, None if a.out == "-" else a.out, noise_seed=a.noise_seed, observe=a.observe,
-          max_rows=a.max_rows, cache=a.cache)
+          max_rows=a.max_rows, cache=a.cache, n_mocks=a.mocks)
     return 0
 
 

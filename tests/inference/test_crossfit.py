@@ -23,7 +23,9 @@ def _compact_suite(path):
     s[:, 2] = 50 * theta[:, 2] + 10 * rng.normal(size=N)
     ok = np.ones(N, bool)
     ok[:7] = False  # rows a [suite] require drops
-    np.savez(path, theta=theta, theta_names=np.asarray(names), summaries_train=s,
+    mocks = s[:, None, :] + np.array([0.0, 1.0])[None, :, None] * rng.normal(size=(N, 2, 3))  # 2 mocks
+    np.savez(path, theta=theta, theta_names=np.asarray(names), summaries_train=s, summaries_mock=mocks,
+             flags_mock=np.zeros((N, 2, 3), bool),
              summary_names=np.asarray(["a", "b", "c"]), flags_train=np.zeros((N, 3), bool), reflex_converged=ok,
              manifest=np.asarray(json.dumps({"what": "test"})))
 
@@ -55,6 +57,21 @@ def test_compact_suite_crossfit_plumbing(tmp_path):
     assert res["tarp_package_max_abs_diff_ecp"] < 1e-12
     with np.load(os.path.join(str(tmp_path / "cf"), "diagnostics.npz")) as z:
         assert z["ranks"].shape == (N - 7, 2) and z["ranks"].max() <= 50
+
+
+def test_train_and_diagnose_on_mock_summaries(tmp_path):
+    """Fast: a (n, mocks, k) summaries column trains on every mock of the training
+    simulations (whole simulations in the validation split) and diagnoses on the first mock
+    of each held-out one."""
+    cfg = _config(tmp_path, 2, layers=1)
+    cfg["suite"].update(summaries="summaries_mock", flags="flags_mock", holdout=100)
+    est = cli.run_train(cfg, show_progress=False)
+    n_sims = N - 100 - 7  # 7 rows dropped by require
+    assert est.info.n_train + est.info.n_val == 2 * n_sims and est.info.n_val % 2 == 0
+    assert est.metadata["mocks_per_simulation"] == 2
+    res = cli.run_diagnose(cfg["output"]["path"], n_samples=20, out=str(tmp_path / "dg"), plot=False,
+                           progress=False)
+    assert res["n_test"] == 100 and res["rows"] == [N - 100, N]
 
 
 @pytest.mark.slow
