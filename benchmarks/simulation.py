@@ -160,25 +160,11 @@ def reference_config():
 
 
 def poisson_units(particles_a, particles_ref):
-    """|Δ summary| of ``particles_a`` against ``particles_ref`` in units of each summary's
-    Poisson error in the reference: s/√N for a mean, s/√(2N) for a dispersion (s the
-    bin's clipped dispersion, N its stars after clipping); flagged bins excluded. Returns
-    the (52,) array (NaN where flagged)."""
+    """|Δ summary| of ``particles_a`` against ``particles_ref`` in units of the reference's
+    Poisson errors (``jaxgal.observables.poisson_deviation``): (52,), NaN where flagged."""
     sa = jg.observables.summaries(jnp.asarray(particles_a))
     sr = jg.observables.summaries(jnp.asarray(particles_ref))
-    names = list(sr.names)
-    vals_r, vals_a = np.asarray(sr.values), np.asarray(sa.values)
-    kept = np.maximum(np.asarray(sr.n_kept), 1.0)
-    flags = np.asarray(sr.flags) | np.asarray(sa.flags)
-    err = np.empty(len(names))
-    for i, nm in enumerate(names):
-        if "_mean_" in nm:
-            err[i] = vals_r[names.index(nm.replace("_mean_", "_sigma_"))] / np.sqrt(kept[i])
-        else:
-            err[i] = vals_r[i] / np.sqrt(2.0 * kept[i])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.abs(vals_a - vals_r) / err
-    return np.where(flags, np.nan, out)
+    return np.asarray(jg.observables.poisson_deviation(sa, sr))
 
 
 def prior_draws_section(args, records):

@@ -150,6 +150,7 @@ def _posterior_stage(obs, fit_obs, out):
     from . import inference as inf
     from .inference import (
         format_posterior_table,
+        mock_truth,
         plot_mass_profiles,
         plot_posterior_table,
         plot_reflex_profile,
@@ -159,16 +160,17 @@ def _posterior_stage(obs, fit_obs, out):
     t = _stage("posterior of the mock catalogue with the shipped neural posterior estimator (jaxgal/data/npe)")
     est = inf.load_shipped_estimator()
     draws = inf.posterior(jax.random.key(0), obs.catalogue, 10_000, est)
-    theta, derived = obs.meta["theta"], obs.meta["derived"]
-    truth = {"log10_m200": theta["log10_m200"], "m_lmc": theta["m_lmc"], "beta0": theta["beta0"],
-             "m_mw_50": derived["m_mw_50"], "m_lmc_50": derived["m_lmc_50"]}
+    truth = mock_truth(obs.meta)
     order = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0", "log10_m200", "m_lmc"]
     draws = {k: draws[k] for k in order if k in draws} | {k: v for k, v in draws.items() if k not in order}
     table = posterior_table(draws, truth)
-    print(f"    {time.perf_counter() - t:.1f} s; {est.n_ensemble} flows trained on {est.info.n_train + est.info.n_val} "
-          "simulations observed like this catalogue (docs/inference.md, section 6)")
+    n_sims = est.metadata.get("n_train_used", est.info.n_train + est.info.n_val)
+    n_mocks = est.metadata.get("mocks_per_simulation")
+    print(f"    {time.perf_counter() - t:.1f} s; {est.n_ensemble} flows trained on {n_sims} simulations"
+          + (f" x {n_mocks} selection-matched mocks of this catalogue" if n_mocks else " observed like this catalogue")
+          + " (docs/inference.md, section 6)")
     print("    THE OBSERVATION IS A MOCK made by jaxgal (not real data) at θ = "
-          + ", ".join(f"{k} = {v:.4g}" for k, v in theta.items()))
+          + ", ".join(f"{k} = {v:.4g}" for k, v in obs.meta["theta"].items()))
     print("    ('truth' below: that θ and its simulation's derived M(<50 kpc); v_travel(100 kpc) of the mock's own "
           f"reflex fit: {float(fit_obs.at(np.array([100.0])).v_travel[0]):.1f} km/s)")
     print("\n".join("    " + line for line in format_posterior_table(table).splitlines()))

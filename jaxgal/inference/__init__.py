@@ -41,6 +41,7 @@ from ._npe import FORMAT_VERSION, MemberHistory, NPEConfig, NPEEstimator, load_n
 from ._plots import plot_corner, plot_ppc, plot_sbc, plot_tarp, save_figure
 from ._results import (
     format_posterior_table,
+    mock_truth,
     plot_mass_profiles,
     plot_posterior_table,
     plot_reflex_profile,
@@ -79,6 +80,7 @@ __all__ = [
     "c2st",
     "load_npe",
     "load_shipped_estimator",
+    "mock_truth",
     "format_posterior_table",
     "plot_corner",
     "plot_mass_profiles",

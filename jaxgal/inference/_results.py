@@ -31,6 +31,7 @@ from ._plots import _figure, save_figure
 
 __all__ = [
     "LABELS",
+    "mock_truth",
     "posterior_table",
     "format_posterior_table",
     "plot_posterior_table",
@@ -51,6 +52,16 @@ LABELS: dict[str, tuple[str, float, str]] = {
     "beta0": ("beta0", 1.0, ""),
     "m_lmc": ("M_LMC", 1e11, "1e11 Msun"),
 }
+
+
+def mock_truth(meta: Mapping) -> dict[str, float]:
+    """The true values of a mock observation's targets from its metadata (e.g.
+    ``default_observation().meta``): log10 M200, M_LMC [Msun] and β0 from its ``theta``,
+    M_MW(<50 kpc) and M_LMC(<50 kpc) [Msun] from its ``derived``; keys the metadata lacks
+    are left out (a real catalogue has none)."""
+    theta, derived = meta.get("theta", {}), meta.get("derived", {})
+    t = {k: float(theta[k]) for k in ("log10_m200", "m_lmc", "beta0") if k in theta}
+    return t | {k: float(derived[k]) for k in ("m_mw_50", "m_lmc_50") if k in derived}
 
 
 def posterior_table(draws: Mapping[str, np.ndarray], truth: Mapping[str, float] | None = None) -> dict:

@@ -75,6 +75,7 @@ from ._summaries import (
     star_velocities,
     summaries,
     summary_names,
+    poisson_deviation,
 )
 
 __all__ = [
@@ -127,5 +128,6 @@ __all__ = [
     "star_velocities",
     "summaries",
     "summary_names",
+    "poisson_deviation",
     "write_catalogue",
 ]

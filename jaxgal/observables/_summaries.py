@@ -60,6 +60,7 @@ __all__ = [
     "Summaries",
     "summaries",
     "summary_names",
+    "poisson_deviation",
     "equal_bins",
     "sigma_clipped_stats",
     "star_velocities",
@@ -196,12 +197,34 @@ class Summaries(eqx.Module):
         ``values`` field keeps ``config.fill_value`` (0.0 by default)."""
         return jnp.where(self.flags, jnp.asarray(jnp.nan, self.values.dtype), self.values)
 
+    def poisson_errors(self) -> Array:
+        """The Poisson (finite-sample) error of each entry, (..., 52) [km/s]: s/√N for a
+        mean and s/√(2N) for a dispersion, where s is the bin's clipped dispersion and N its
+        number of stars kept after clipping (at least 1); the large-N errors of a Gaussian
+        sample's mean and standard deviation."""
+        names = self.names
+        sig_of = np.array([names.index(n.replace("_mean_", "_sigma_")) if "_mean_" in n else i
+                           for i, n in enumerate(names)])
+        is_mean = np.array(["_mean_" in n for n in names])
+        kept = jnp.maximum(self.n_kept, 1.0)
+        s = self.values[..., jnp.asarray(sig_of)]
+        return s / jnp.sqrt(jnp.where(jnp.asarray(is_mean), 1.0, 2.0) * kept)
+
     @property
     def means(self) -> Array:
         """The mean entries, (..., n_gsr + n_tb): v_GSR means then v_t,b means."""
         n = len(self.names)
         idx = [i for i in range(n) if "_mean_" in self.names[i]]
         return self.values[..., jnp.asarray(idx)]
+
+
+def poisson_deviation(summaries_a: Summaries, summaries_ref: Summaries) -> Array:
+    """|a − ref| of each summary in units of the reference's Poisson error
+    (:meth:`Summaries.poisson_errors`), (..., 52); NaN where either is flagged. How far
+    apart two simulations of the same stars are, on the scale that matters for inference
+    (e.g. cheaper numerics against a converged reference)."""
+    d = jnp.abs(summaries_a.values - summaries_ref.values) / summaries_ref.poisson_errors()
+    return jnp.where(summaries_a.flags | summaries_ref.flags, jnp.nan, d)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Build the compact training suite shipped in ``jaxgal/data/suite/`` from suite folders.
 
-    python scripts/inference/compact_suite.py /work/suites/train /work/suites/train2 jaxgal/data/suite/train_suite.npz
+    python scripts/inference/compact_suite.py /work/suites/train /work/suites/train2 jaxgal/data/suite/train_suite.npz --mocks 4
 
 (several folders: their rows are concatenated in the order given, with a ``suite_id`` column;
 each must be a draw from the same prior, i.e. a prefix of a seeded suite, with distinct seeds.)
@@ -21,11 +21,22 @@ A suite folder (``jaxgal.simulation.run_suite(..., keep_particles=True)``) holds
    (``finite_sample_sigma`` with the embedded observation's bootstrap errors and counts:
    the simulated bins hold ~10× more stars than the catalogue's), with the key
    ``PRNGKey(--noise-seed)``: column ``summaries_train``; bins with fewer than 5 observed
-   stars are ``flags_train`` (NaN inputs).
+   stars are ``flags_train`` (NaN inputs);
+3. (``--mocks R``; what the shipped estimator is trained on) R selection-matched mocks of the
+   embedded catalogue per simulation (``selection_matched_mock``: for each of its 1,296
+   stars the nearest simulated star in (l, b, d), observed with that star's errors; the R
+   mocks share the nearest stars and differ in their errors), then the same ``summaries``
+   as the data: column ``summaries_mock`` (n, R, 52), NaN where a bin has fewer than 5 mock
+   stars (``flags_mock``), and ``counts_mock``. Keys ``fold_in(fold_in(PRNGKey(MOCK_SEED),
+   index), r)``; each chunk's mocks are kept in the suite folder
+   (``mocks_<model>_R<R>_XXXXX.npz``), so a rebuild after the suite grows only mocks the new
+   chunks. This replaces step 2's Gaussian stand-in for the finite-sample scatter by the real
+   scatter of a catalogue-sized sample (docs/inference.md, "The shipped estimator").
 
 Output: one ``.npz`` (no pickle) with ``theta`` (n, 12), ``theta_names``, ``index``, ``suite_id``,
 ``summaries``/``counts``/``flags`` (noise-free), ``summaries_observed``/``counts_observed``/
-``flags_observed``, ``summaries_train``/``flags_train``, ``sigma_add``, ``derived_*``,
+``flags_observed``, ``summaries_train``/``flags_train``, ``sigma_add``, with ``--mocks``
+``summaries_mock``/``counts_mock``/``flags_mock``, ``derived_*``,
 ``reflex_*``, ``summary_names`` and ``manifest`` (JSON text: sources, rows per suite, seeds, the code that wrote each suite, the
 observation model's identifier, the jaxgal commit).
 """

@@ -120,7 +120,8 @@ def infer(n: int = 10_000) -> dict:
     keys = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0", "log10_m200"]
     cover = {k: float(np.mean([r["table"][k]["in_68"] for r in rows])) for k in keys}
     res = {"n_draws": n, "mocks": rows, "coverage_68": cover, "n_mocks": len(rows),
-           "estimator_n_train": est.info.n_train + est.info.n_val,
+           "estimator_n_train": est.metadata.get("n_train_used", est.info.n_train + est.info.n_val),
+           "estimator_mocks_per_simulation": est.metadata.get("mocks_per_simulation"),
            "command": "python scripts/inference/e2e_mocks.py infer"}
     with open(os.path.join(OUT, "results.json"), "w") as fh:
         json.dump(res, fh, indent=1)

@@ -53,6 +53,7 @@ def main() -> int:
     from jaxgal import observables as O
     from jaxgal.inference._results import (
         format_posterior_table,
+        mock_truth,
         plot_mass_profiles,
         plot_posterior_table,
         plot_reflex_profile,
@@ -65,9 +66,7 @@ def main() -> int:
     obs = O.default_observation()
     est = inf.load_shipped_estimator()
     draws = inf.posterior(jax.random.key(0), obs.catalogue, 10_000, est)
-    theta, derived = obs.meta["theta"], obs.meta["derived"]
-    truth = {"log10_m200": theta["log10_m200"], "m_lmc": theta["m_lmc"], "beta0": theta["beta0"],
-             "m_mw_50": derived["m_mw_50"], "m_lmc_50": derived["m_lmc_50"]}
+    truth = mock_truth(obs.meta)
     order = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0", "log10_m200", "m_lmc"]
     draws = {k: draws[k] for k in order if k in draws}
     table = posterior_table(draws, truth)

@@ -220,16 +220,9 @@ def _table(draws: dict, truth: dict | None = None) -> dict:
 
 def _truth() -> dict:
     from jaxgal import observables as O
+    from jaxgal.inference import mock_truth
 
-    meta = O.default_observation().meta
-    t = {}
-    for k in ("log10_m200", "m_lmc", "beta0"):
-        if k in meta.get("theta", {}):
-            t[k] = float(meta["theta"][k])
-    for k in ("m_mw_50", "m_lmc_50"):
-        if k in meta.get("derived", {}):
-            t[k] = float(meta["derived"][k])
-    return t
+    return mock_truth(O.default_observation().meta)
 
 
 def embedded(n_draws: int) -> dict:

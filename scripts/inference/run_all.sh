@@ -5,7 +5,7 @@
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 SUITE [SUITE ...]" >&2; exit 2; }
 PY=${PYTHON:-python}
-$PY scripts/inference/compact_suite.py "$@" jaxgal/data/suite/train_suite.npz
+$PY scripts/inference/compact_suite.py "$@" jaxgal/data/suite/train_suite.npz --mocks 4
 $PY -m jaxgal.cli train jaxgal/data/npe/train.toml
 $PY -m jaxgal.cli train jaxgal/data/npe_reflex/train.toml
 for SEED in 0 1 2; do

@@ -227,3 +227,23 @@ def test_default_observation_errors_recomputed_exactly():
     k_boot = jax.random.split(jax.random.PRNGKey(MOCK_KEY), 3)[2]
     b = obs.bootstrap_summaries(k_boot, d.catalogue, N_BOOT)
     np.testing.assert_allclose(np.asarray(b.errors), d.errors, rtol=1e-10, atol=1e-12)
+
+
+def test_poisson_errors_match_the_scatter_of_independent_halos():
+    """``Summaries.poisson_errors``: over 200 independent isotropic haloes of N = 6,000 stars
+    (σ = 100 km/s), the scatter of each summary across haloes equals its mean predicted
+    Poisson error, s/√N for a mean and s/√(2N) for a dispersion. Tolerance: the scatter of
+    200 draws is uncertain by 1/√398 = 5 %; 3σ plus 5 % for the 3σ clipping of a Gaussian and
+    the O(1/N) terms of small bins gives 20 % on every summary, and 5 % on the median ratio
+    (s/√N for a dispersion would be 29 % too large). ``poisson_deviation`` of a halo against
+    itself is 0."""
+    keys = jax.random.split(jax.random.key(11), 200)
+    s = jax.vmap(lambda k: obs.summaries(halo(k, N)))(keys)
+    assert not np.any(np.asarray(s.flags))
+    scatter = np.asarray(s.values).std(axis=0, ddof=1)
+    predicted = np.asarray(s.poisson_errors()).mean(axis=0)
+    ratio = scatter / predicted
+    assert np.all(np.abs(ratio - 1) < 0.20), ratio
+    assert abs(np.median(ratio) - 1) < 0.05, np.median(ratio)
+    one = jax.tree.map(lambda a: a[0], s)
+    np.testing.assert_array_equal(np.asarray(obs.poisson_deviation(one, one)), 0.0)

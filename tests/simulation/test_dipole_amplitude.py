@@ -1,5 +1,8 @@
-"""The AMPLITUDE of the MW–LMC reflex motion in a simulated halo (the sign is checked by
-``test_simulation.py::test_reflex_dipole_with_a_massive_lmc``).
+"""The MW–LMC reflex motion in a simulated halo of 20,000 stars: equilibrium without the
+LMC, the sign of the v_GSR dipole with it, and its AMPLITUDE.
+
+The tests of this module share one compiled 20,000-star program and one simulation of the
+fiducial LMC (``_fiducial``), so they run on one pytest-xdist worker (``xdist_group``).
 
 Estimator: the travel velocity of a shell of stars, v_travel = −⟨v⟩, minus the mean
 Galactocentric Cartesian velocity of the shell's stars (for a full-sky shell the mean
@@ -29,18 +32,94 @@ Independent expectations:
 
 import math
 
+import functools
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import _mw_numpy as M
+import jaxgal as jg
 from jaxgal import potentials as P
 from jaxgal import simulation as S
 
-# The extended tracer halo of test_simulation.py (same θ, key and n: in one pytest session
-# the compiled program is shared): ~12,800 of the 20,000 stars beyond 50 kpc, ~3,800 at 300–1000 kpc.
+pytestmark = pytest.mark.xdist_group("simulate_20k")
+
+# an extended tracer halo (r_dens = 20 kpc, γ = 3.5): ~12,800 of the 20,000 stars beyond
+# 50 kpc, ~3,800 at 300–1000 kpc
 _EXTENDED = dict(S.FIDUCIAL_THETA, r_dens=20.0, gamma=3.5)
+
+
+@functools.lru_cache(maxsize=1)
+def _fiducial():
+    """The fiducial-LMC simulation of the extended halo (key 3), made once per worker."""
+    return S.simulate(_EXTENDED, jax.random.PRNGKey(3), 20_000)
 _ICRS = ("ra_lmc", "dec_lmc", "d_lmc", "vlos_lmc", "pmra_lmc", "pmdec_lmc")
+
+
+def _vgsr_bins(particles, edges=(50.0, 100.0, 160.0)):
+    """Mean v_GSR and its Poisson error in the north (b > 0) and south, per radial bin."""
+    p = np.asarray(particles)
+    b = np.asarray(jg.frames.galactocentric_to_galactic(p).b)
+    vg = np.asarray(jg.frames.v_gsr(p))
+    r = np.linalg.norm(p[:, :3], axis=1)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        row = {}
+        for name, sel in (("north", b > 0), ("south", b < 0)):
+            m = sel & (r >= lo) & (r < hi)
+            row[name] = (vg[m].mean(), vg[m].std() / np.sqrt(m.sum()), int(m.sum()))
+        out.append(row)
+    return out
+
+
+def _quadrant_means(particles, lo=30.0, hi=160.0):
+    p = np.asarray(particles)
+    g = jg.frames.galactocentric_to_galactic(p)
+    l, b = np.asarray(g.l), np.asarray(g.b)
+    vg = np.asarray(jg.frames.v_gsr(p))
+    r = np.linalg.norm(p[:, :3], axis=1)
+    res = []
+    for lm, bm in ((l < 180, b > 0), (l >= 180, b > 0), (l < 180, b < 0), (l >= 180, b < 0)):
+        m = lm & bm & (r >= lo) & (r <= hi)
+        res.append((vg[m].mean(), vg[m].std() / np.sqrt(m.sum())))
+    return np.array(res)
+
+
+def test_equilibrium_without_the_lmc():
+    """M_LMC = 10⁶ Msun: after 2.2 Gyr the mean v_GSR in each quadrant (30–160 kpc) is zero
+    within 3.5σ (Poisson), and χ² over the four is consistent with 4 dof (p > 0.001)."""
+    res = S.simulate(dict(_EXTENDED, m_lmc=1e6), jax.random.PRNGKey(3), 20_000)
+    q = _quadrant_means(res.particles)
+    z = q[:, 0] / q[:, 1]
+    assert np.all(np.abs(z) < 3.5), q
+    assert np.sum(z**2) < 18.5, q  # χ²(4) p = 0.001
+    # the stars moved: this is not the initial state
+    assert float(jnp.median(jnp.linalg.norm(res.particles - res.initial_particles, axis=1))) > 1.0
+
+
+def test_reflex_dipole_with_a_massive_lmc():
+    """M_LMC = 1.5×10¹¹ Msun: beyond 50 kpc the north is redshifted and the south
+    blueshifted, each at > 3σ, and the north − south difference grows from 50–100 to
+    100–160 kpc (measured: +7/−25 and +11/−35 km/s)."""
+    assert _EXTENDED["m_lmc"] == 1.5e11
+    res = _fiducial()
+    p = np.asarray(res.particles)
+    all_out = _vgsr_bins(p, edges=(50.0, 160.0))[0]
+    assert all_out["north"][0] > 3 * all_out["north"][1], all_out
+    assert all_out["south"][0] < -3 * all_out["south"][1], all_out
+    inner, outer = _vgsr_bins(p)
+    dip_in = inner["north"][0] - inner["south"][0]
+    dip_out = outer["north"][0] - outer["south"][0]
+    err = math.hypot(
+        math.hypot(inner["north"][1], inner["south"][1]), math.hypot(outer["north"][1], outer["south"][1])
+    )
+    assert dip_in > 0 and dip_out - dip_in > 1.5 * err, (inner, outer)
+    d = res.derived
+    assert 40.0 < float(d["lmc_pericentre"]) < 55.0
+    np.testing.assert_allclose(float(d["m_lmc_50"]), 1.5e11 * 50**2 / (50 + float(d["a_lmc"])) ** 2, rtol=1e-12)
+    assert not bool(d["c200_clipped"])
 
 
 def _v_infinity(theta):
@@ -71,14 +150,10 @@ def _check_far_limit(p, theta):
     return vt, v_inf
 
 
-# slow only for now: its 20,000-star compile (~50 s) pushed `make test` past 8 min; the fast
-# suite keeps the dipole sign test (test_simulation.py)
-@pytest.mark.slow
 def test_reflex_amplitude_fiducial_lmc():
     """Fiducial LMC (1.5×10¹¹ Msun), 20,000 stars of the extended halo: expectations 1–3
     of the module docstring."""
-    res = S.simulate(_EXTENDED, jax.random.PRNGKey(3), 20_000)
-    p = np.asarray(res.particles)
+    p = np.asarray(_fiducial().particles)
     _check_far_limit(p, _EXTENDED)
     rows = {}
     for lo, hi in ((30.0, 50.0), (80.0, 120.0), (100.0, 140.0), (300.0, 1000.0)):

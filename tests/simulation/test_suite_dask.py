@@ -9,7 +9,6 @@ and closes one abruptly while it runs a chunk; the slow test SIGKILLs a worker p
 import os
 import signal
 
-import numpy as np
 import pytest
 
 from jaxgal import simulation as S

@@ -9,7 +9,6 @@ import os
 import re
 
 import numpy as np
-import pytest
 
 from jaxgal import simulation as S
 

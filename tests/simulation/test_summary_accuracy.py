@@ -8,7 +8,7 @@ stars (same θ, same key): dopri8 at rtol 1e-10 for every star, no parked stars,
 orbit by RK4 at 0.25 Myr — the definition of ``benchmarks/simulation.py --draws``
 (``reference_config``).
 
-Poisson error (as ``benchmarks/simulation.py``'s ``poisson_units``): s/√N for a mean and
+Poisson error (``jaxgal.observables.poisson_deviation``): s/√N for a mean and
 s/√(2N) for a dispersion, with s the reference bin's clipped dispersion and N its stars
 after clipping; bins flagged (fewer than 5 stars) in either run are left out. With a few
 hundred stars many bins hold 5–20 stars, where this error is itself uncertain by
@@ -42,23 +42,12 @@ def reference_config():
 
 
 def poisson_units(particles_a, particles_ref):
-    """|Δ summary| / Poisson error of the reference, (52,), NaN where flagged (module
-    docstring; the definition of ``benchmarks/simulation.py``'s ``poisson_units``)."""
+    """|Δ summary| of ``particles_a`` against ``particles_ref`` in units of the reference's
+    Poisson errors (``jaxgal.observables.poisson_deviation``), (52,), NaN where flagged; and
+    the number of summaries."""
     sa = jg.observables.summaries(jnp.asarray(particles_a))
     sr = jg.observables.summaries(jnp.asarray(particles_ref))
-    names = list(sr.names)
-    vals_r, vals_a = np.asarray(sr.values), np.asarray(sa.values)
-    kept = np.maximum(np.asarray(sr.n_kept), 1.0)
-    flags = np.asarray(sr.flags) | np.asarray(sa.flags)
-    err = np.empty(len(names))
-    for i, nm in enumerate(names):
-        if "_mean_" in nm:
-            err[i] = vals_r[names.index(nm.replace("_mean_", "_sigma_"))] / np.sqrt(kept[i])
-        else:
-            err[i] = vals_r[i] / np.sqrt(2.0 * kept[i])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.abs(vals_a - vals_r) / err
-    return np.where(flags, np.nan, out), len(names)
+    return np.asarray(jg.observables.poisson_deviation(sa, sr)), len(sr.names)
 
 
 def _draws(k, seed, overrides):
