@@ -62,7 +62,7 @@ _REQUIRED = _Required()
 #: Every key of a training configuration and its default (``_REQUIRED``: must be given).
 TRAIN_DEFAULTS: dict = {
     "suite": {"dir": _REQUIRED, "summaries": "summaries", "flags": "flags", "holdout": 0, "partial": False,
-              "require": []},
+              "require": [], "mocks": 0},
     "targets": {"names": ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"], "transforms": {}, "bounds": {}},
     "inputs": {"summaries": "all", "drop": [], "extra": []},
     "flow": {"layers": 5, "width": 50, "depth": 1, "activation": "tanh", "dtype": "float64"},
@@ -83,6 +83,8 @@ flags = "flags"               # key of the (n, 52) flags (bins with too few star
 holdout = 500                 # last rows kept out of training, for `jaxgal diagnose`
 partial = false               # accept a suite folder with chunks still missing (the rows present)
 require = []                  # boolean columns that must be true for a row to be used, e.g. ["reflex_converged"]
+mocks = 0                     # with a (n, R, 52) summaries column (R mocks per simulation): train on the first
+                              # `mocks` of each simulation (0 = all R)
 
 [targets]
 names = ["log10_m200", "m_mw_50", "m_lmc_50", "beta0"]   # θ entries and derived_* / reflex_* columns
@@ -171,8 +173,9 @@ def validate_train_config(config: dict) -> dict:
             if v is _REQUIRED:
                 raise ValueError(f"train config: [{sec}] {key} is required")
     t = out["training"]
-    for key, lo in (("n_ensemble", 1), ("batch_size", 1), ("patience", 1), ("max_epochs", 1), ("holdout", 0)):
-        sec = "suite" if key == "holdout" else "training"
+    for key, lo in (("n_ensemble", 1), ("batch_size", 1), ("patience", 1), ("max_epochs", 1), ("holdout", 0),
+                    ("mocks", 0)):
+        sec = "suite" if key in ("holdout", "mocks") else "training"
         if out[sec][key] < lo:
             raise ValueError(f"train config: [{sec}] {key} must be >= {lo}; got {out[sec][key]}")
     if not 0 < t["val_fraction"] < 1:
@@ -316,14 +319,21 @@ def _suite_inputs(suite: dict, cfg: dict):
     s_all = np.asarray(suite[skey], dtype=float)
     if s_all.ndim not in (2, 3):
         raise ValueError(f"[suite] summaries = {skey!r} has shape {s_all.shape}; expected (n, 52) or (n, mocks, 52)")
-    x = s_all[..., idx]
+    n_mocks = cfg["suite"].get("mocks", 0)
+    if n_mocks:
+        if s_all.ndim != 3:
+            raise ValueError(f"[suite] mocks = {n_mocks} needs a (n, mocks, 52) summaries column; {skey!r} is {s_all.shape}")
+        if n_mocks > s_all.shape[1]:
+            raise ValueError(f"[suite] mocks = {n_mocks}, but {skey!r} holds {s_all.shape[1]} mocks per simulation")
+    sl = (slice(None), slice(0, n_mocks)) if n_mocks else (slice(None),)
+    x = s_all[sl][..., idx]
     if fkey:
         if fkey not in suite:
             raise ValueError(f"[suite] flags = {fkey!r} is not a column of the suite (use \"\" for none)")
         flags = np.asarray(suite[fkey], dtype=bool)
         if flags.shape != suite[skey].shape:
             raise ValueError(f"[suite] flags {fkey!r} has shape {flags.shape}, summaries {suite[skey].shape}")
-        x = np.where(flags[..., idx], np.nan, x)
+        x = np.where(flags[sl][..., idx], np.nan, x)
     extra = cfg["inputs"]["extra"]
     if extra:
         cols = suite_columns(suite, extra, summaries_key=skey, what="[inputs] extra")

@@ -72,6 +72,12 @@ def test_train_and_diagnose_on_mock_summaries(tmp_path):
     res = cli.run_diagnose(cfg["output"]["path"], n_samples=20, out=str(tmp_path / "dg"), plot=False,
                            progress=False)
     assert res["n_test"] == 100 and res["rows"] == [N - 100, N]
+    # [suite] mocks = m trains on the first m mocks of each simulation
+    suite = cli.load_suite_any(cfg["suite"]["dir"])
+    x1, _ = cli._suite_inputs(suite, dict(cfg, suite=dict(cfg["suite"], mocks=1)))
+    assert x1.shape == (N, 1, 3) and np.array_equal(x1[:, 0], suite["summaries_mock"][:, 0])
+    with pytest.raises(ValueError, match="holds 2 mocks"):
+        cli._suite_inputs(suite, dict(cfg, suite=dict(cfg["suite"], mocks=3)))
 
 
 @pytest.mark.slow
