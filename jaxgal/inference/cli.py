@@ -92,7 +92,7 @@ transforms = { m_mw_50 = "log10", m_lmc_50 = "log10", beta0 = "logit" }
 bounds = { beta0 = [0.0, 0.85] }
 
 [inputs]
-summaries = "all"             # or a list of summary names (jaxgal.observables.summary_names())
+summaries = "all"             # "means" (the 26 mean velocities), or a list of summary names (jaxgal.observables.summary_names())
 drop = []                     # summaries to leave out, e.g. bins flagged by a predictive check
 extra = []                    # other conditioning columns, e.g. ["ra_lmc", "dec_lmc", "d_lmc", "vlos_lmc", "pmra_lmc", "pmdec_lmc", "gamma"]
 
@@ -195,8 +195,8 @@ def validate_train_config(config: dict) -> dict:
         if not (isinstance(b, list) and len(b) == 2 and all(isinstance(v, (int, float)) for v in b) and b[0] < b[1]):
             raise ValueError(f"train config: [targets] bounds.{name} must be [lo, hi] with lo < hi; got {b!r}")
     s = out["inputs"]["summaries"]
-    if isinstance(s, str) and s != "all":
-        raise ValueError(f"train config: [inputs] summaries must be \"all\" or a list of names; got {s!r}")
+    if isinstance(s, str) and s not in ("all", "means"):
+        raise ValueError(f"train config: [inputs] summaries must be \"all\", \"means\" or a list of names; got {s!r}")
     try:
         _npe_config(out, show_progress=False)
     except ValueError as e:
@@ -306,7 +306,12 @@ def _suite_inputs(suite: dict, cfg: dict):
         raise ValueError(f"[suite] summaries = {skey!r} is not a column of the suite; columns: {sorted(suite)}")
     snames = _summary_names_of(suite, skey)
     want = cfg["inputs"]["summaries"]
-    want = list(snames) if want == "all" else list(want)
+    if want == "all":
+        want = list(snames)
+    elif want == "means":  # the paper's "means only" variant
+        want = [n for n in snames if "_mean_" in n]
+    else:
+        want = list(want)
     unknown = [n for n in want if n not in snames]
     if unknown:
         raise ValueError(f"[inputs] summaries: unknown summary names {unknown}")

@@ -115,6 +115,13 @@ def test_train_uses_names_flags_and_holdout(trained):
     assert len(FAR_BINS) == 10 and est.missing_inputs == FAR_BINS  # flagged bins became missing inputs
     assert est.metadata["holdout_rows"] == [N_SIMS - HOLDOUT, N_SIMS]
     assert est.info.n_train + est.info.n_val == N_SIMS - HOLDOUT
+    # the paper's "means only" inputs: the 26 mean velocities, in the suite's order
+    suite = cli.load_suite_any(est.metadata["suite"])
+    cfg = cli.validate_train_config({"suite": {"dir": est.metadata["suite"]}, "inputs": {"summaries": "means"}})
+    x, x_names = cli._suite_inputs(suite, cfg)
+    assert x_names == [n for n in names if "_mean_" in n] and len(x_names) == 26 and x.shape == (N_SIMS, 26)
+    with pytest.raises(ValueError, match=r"\[inputs\] summaries must be"):
+        cli.validate_train_config({"suite": {"dir": "x"}, "inputs": {"summaries": "dispersions"}})
     with pytest.raises(ValueError, match=r"\[targets\] name 'v_travel_100' is not in the suite"):
         cli.run_train(cli.validate_train_config({"suite": {"dir": est.metadata["suite"]},
                                                  "targets": {"names": ["v_travel_100"]}}))
