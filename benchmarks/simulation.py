@@ -13,7 +13,8 @@ Sections (all in one run, seeded):
 2. **Batch**: ``simulate_batch`` of ``--batch`` prior draws (split over the devices, each
    device mapping over its share), wall time and simulations per hour on this machine.
 3. **Memory**: XLA's compiled memory analysis (arguments + outputs + temporaries) of the
-   one-simulation program and of the batch program, the per-simulation increment, the
+   one-simulation program and of the vmapped batch program of ``simulate_batch``
+   (``simulation_bytes``: batches of 2 and 4), the per-simulation increment, the
    process's peak RSS, and the batch that would fit an 80 GB GPU (80 % of it usable, the
    per-simulation bytes from the CPU program — an estimate: GPU programs fuse differently).
 4. **Convergence**: the 52 summaries (``jaxgal.observables.summaries``) of the same halo
@@ -308,17 +309,14 @@ def main():
     mem = dict(one_sim_bytes=b1, peak_rss_gb=peak_rss_gb())
     if b1 is not None:
         print(f"  one simulation (compiled program): {b1 / 1e6:8.1f} MB")
-        thb = S.as_theta(S.sample_prior(jax.random.PRNGKey(1), 8))
-        kb = jax.random.split(key, 8)
-        b8 = compiled_bytes(
-            lambda t, k: jax.vmap(lambda tt, kk: S.simulate(tt, kk, n, config=one_dev).particles)(t, k), thb, kb
-        )
-        if b8 is not None:
-            per = (b8 - b1) / 7
-            fit = int(0.8 * 80e9 / per) if per > 0 else None
-            print(f"  vmapped batch of 8: {b8 / 1e6:8.1f} MB → {per / 1e6:6.1f} MB per extra simulation")
-            print(f"  an 80 GB GPU (80 % usable) fits a batch of ~{fit} simulations at n = {n}")
-            mem.update(batch8_bytes=b8, per_sim_bytes=per, gpu80_batch=fit)
+        # the vmapped batch as simulate_batch(..., vmap_size=b) compiles it (what a suite runs
+        # on a GPU): bytes(b) = fixed + b · per-simulation, from batches of 2 and 4
+        per, fixed = S.simulation_bytes(n, S.SimulationModel(), one_dev, device=devices[0])
+        fit = S.batch_per_device(per, fixed, 80e9)
+        print(f"  vmapped batch (simulate_batch, vmap_size 2 and 4): {fixed / 1e6:8.1f} MB fixed + "
+              f"{per / 1e6:6.1f} MB per simulation")
+        print(f"  an 80 GB GPU (80 % usable) fits a batch of ~{fit} simulations at n = {n}")
+        mem.update(fixed_bytes=fixed, per_sim_bytes=per, gpu80_batch=fit)
     print(f"  peak RSS of this process: {mem['peak_rss_gb']:.2f} GB")
     records["memory"] = mem
 
