@@ -23,7 +23,7 @@ A suite folder (``jaxgal.simulation.run_suite(..., keep_particles=True)``) holds
    ``PRNGKey(--noise-seed)``: column ``summaries_train``; bins with fewer than 5 observed
    stars are ``flags_train`` (NaN inputs);
 3. (``--mocks R``; what the shipped estimator is trained on) R selection-matched mocks of the
-   embedded catalogue per simulation (``selection_matched_mock``: for each of its 1,296
+   embedded catalogue (or of ``--catalogue FILE``, another survey's) per simulation (``selection_matched_mock``: for each of its 1,296
    stars the nearest simulated star in (l, b, d), observed with that star's errors; the R
    mocks share the nearest stars and differ in their errors), then the same ``summaries``
    as the data: column ``summaries_mock`` (n, R, 52), NaN where a bin has fewer than 5 mock
@@ -168,8 +168,8 @@ def _mock_fn(catalogue, n_mocks: int):
 
     from jaxgal import observables as O
 
-    if n_mocks in _MOCK_FN:
-        return _MOCK_FN[n_mocks]
+    if (id(catalogue), n_mocks) in _MOCK_FN:
+        return _MOCK_FN[(id(catalogue), n_mocks)]
     base = jax.random.PRNGKey(MOCK_SEED)
 
     def one(i, w):
@@ -181,7 +181,7 @@ def _mock_fn(catalogue, n_mocks: int):
         return jax.lax.map(mock, jax.numpy.arange(n_mocks))
 
     fn = jax.jit(jax.vmap(one))
-    _MOCK_FN[n_mocks] = fn
+    _MOCK_FN[(id(catalogue), n_mocks)] = fn
     return fn
 
 
@@ -289,7 +289,7 @@ def _concatenate(parts: list[dict]) -> dict:
 
 def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "auto",
           max_rows: int | None = None, progress: bool = True, cache: str | None = None,
-          n_mocks: int = 0) -> dict:
+          n_mocks: int = 0, mock_catalogue: str | None = None) -> dict:
     """Write the compact suite (module docstring) of one suite folder or several (their rows
     concatenated in the order given; `max_rows` applies to each); returns its manifest."""
     import jax
@@ -302,12 +302,17 @@ def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "
         raise ValueError("compact_suite: --cache works with one suite folder")
     obs = O.default_observation()
     model = O.CatalogueErrorModel.from_catalogue(obs.catalogue, source="jaxgal default observation (mock)")
+    if mock_catalogue is None:
+        mock_cat, mock_tag = obs.catalogue, model.identifier
+    else:  # the mocks of another survey's catalogue (the other columns keep the embedded observation)
+        mock_cat = O.read_catalogue(mock_catalogue)
+        mock_tag = O.CatalogueErrorModel.from_catalogue(mock_cat, source=os.path.basename(mock_catalogue)).identifier
     parts, sources = [], []
     for d in suite_dirs:
         data, source = _observed_rows(d, model, observe=observe, max_rows=max_rows, progress=progress, cache=cache)
         if n_mocks and data is not None:
-            data.update(_mock_summaries(d, np.asarray(data["index"]), n_mocks=n_mocks, catalogue=obs.catalogue,
-                                        tag=model.identifier, progress=progress))
+            data.update(_mock_summaries(d, np.asarray(data["index"]), n_mocks=n_mocks, catalogue=mock_cat,
+                                        tag=mock_tag, progress=progress))
         parts.append(data)
         sources.append(source)
     if out is None:
@@ -351,7 +356,9 @@ def build(suite_dirs, out: str | None, *, noise_seed: int = 11, observe: str = "
         "observation_model": model.identifier,
         "finite_sample_noise": {"seed": int(noise_seed), "obs_counts": "default_observation().counts",
                                 "obs_errors": "default_observation().errors (1,000 bootstrap resamples)"},
-        "mocks": ({"n_per_simulation": int(n_mocks), "seed": MOCK_SEED, "catalogue": "default_observation().catalogue",
+        "mocks": ({"n_per_simulation": int(n_mocks), "seed": MOCK_SEED,
+                   "catalogue": os.path.abspath(mock_catalogue) if mock_catalogue else "default_observation().catalogue",
+                   "catalogue_identifier": mock_tag,
                    "function": "selection_matched_mock(fold_in(fold_in(PRNGKey(seed), index), r), stars, catalogue) "
                                "then summaries(...)"} if n_mocks else None),
         "suite_settings": [json.load(open(os.path.join(d, "suite.json"))) for d in suite_dirs],
@@ -377,7 +384,9 @@ def main(argv=None) -> int:
                    help="read observed summaries from the suite (suite), compute them (here), or either (auto)")
     p.add_argument("--max-rows", type=int, default=None)
     p.add_argument("--mocks", type=int, default=0,
-                   help="selection-matched mocks of the embedded catalogue per simulation (column summaries_mock)")
+                   help="selection-matched mocks of the catalogue per simulation (column summaries_mock)")
+    p.add_argument("--catalogue", default=None,
+                   help="catalogue file (jaxgal.observables.read_catalogue) the mocks match; default the embedded one")
     p.add_argument("--cache", default=None, help="folder keeping each chunk's observed summaries (with --observe here)")
     p.add_argument("--watch", type=float, default=0.0,
                    help="keep observing new chunks every WATCH seconds (with --cache; out '-')")
@@ -386,7 +395,7 @@ def main(argv=None) -> int:
         build(a.suite_dir, None, observe="here", cache=a.cache, progress=False)
         time.sleep(a.watch)
     build(a.suite_dir, None if a.out == "-" else a.out, noise_seed=a.noise_seed, observe=a.observe,
-          max_rows=a.max_rows, cache=a.cache, n_mocks=a.mocks)
+          max_rows=a.max_rows, cache=a.cache, n_mocks=a.mocks, mock_catalogue=a.catalogue)
     return 0
 
 
