@@ -181,13 +181,14 @@ def posterior_predictive(
 
 
 def retrain_without(key, estimator, theta, x, drop: Sequence[str], *, n_ensemble: int | None = None,
-                    config=None):
+                    config=None, groups=None):
     """Train a new estimator like `estimator` (same targets, inputs, configuration and
     ensemble size unless given) on (theta, x) without the inputs named in `drop` (e.g.
     ``ppc.flagged_names``).
 
     **Arguments:** `theta` (n, d) in ``estimator.theta_names`` order (or a mapping);
-    `x` (n, k) in ``estimator.x_names`` order (or a mapping holding those names).
+    `x` (n, k) in ``estimator.x_names`` order (or a mapping holding those names); `groups`:
+    rows sharing a simulation, as in :func:`~jaxgal.inference.train_npe`.
 
     **Returns:** the new :class:`~jaxgal.inference.NPEEstimator`; its metadata records
     the dropped inputs under ``"dropped"``.
@@ -206,4 +207,5 @@ def retrain_without(key, estimator, theta, x, drop: Sequence[str], *, n_ensemble
     meta["dropped"] = sorted(set(meta.get("dropped", [])) | set(drop))
     return train_npe(key, theta, x, estimator.n_ensemble if n_ensemble is None else n_ensemble,
                      theta_names=estimator.theta_names, x_names=estimator.x_names,
-                     config=estimator.config if config is None else config, drop=drop, metadata=meta)
+                     config=estimator.config if config is None else config, drop=drop, metadata=meta,
+                     groups=groups)

@@ -9,9 +9,8 @@ Both run on two host CPU devices (``--devices``) and take ~5–10 min here.
 
 **The check** (the paper's procedure). θ is drawn from the posterior of the observation and the
 MW–LMC simulation is re-run at each draw; each re-simulated halo is observed exactly like the
-training suite (every star through the embedded catalogue's error model, the 3σ-clipped
-summaries, the finite-sample noise of a 1,296-star catalogue: ``compact_suite.training_summaries``)
-and the observed summaries are compared with the predictive distribution,
+training suite (a selection-matched mock of the embedded catalogue: its 1,296 stars' nearest
+simulated stars observed with their errors, then the 3σ-clipped summaries) and the observed summaries are compared with the predictive distribution,
 z_j = (x_obs,j − mean_j) / std_j; |z_j| ≥ 3 flags summary j as "spurious"
 (:class:`jaxgal.inference.PPCResult`).
 
@@ -130,34 +129,28 @@ def full_theta(draws: dict, conditions: dict) -> np.ndarray:
 
 
 def predictive_summaries(thetas: np.ndarray, key, *, n_particles: int = 20_000, batch: int = 8) -> np.ndarray:
-    """Re-simulate at each θ row and observe like the training suite: (n, 52) summaries, NaN
-    where a bin has fewer than 5 observed stars."""
+    """Re-simulate at each θ row and observe like the training suite: a selection-matched mock
+    of the embedded catalogue (``selection_matched_mock``, then ``summaries``): (n, 52)
+    summaries, NaN where a bin has fewer than 5 mock stars."""
     import jax
 
-    from compact_suite import training_summaries
     from jaxgal import observables as O
     from jaxgal import simulation as S
     from tqdm.auto import tqdm
 
-    model = S.default_observation_model()
-    obs = O.default_observation()
+    cat = O.default_observation().catalogue
     n = thetas.shape[0]
-    k_sim, k_obs, k_noise = jax.random.split(key, 3)
-    observe = jax.jit(jax.vmap(lambda k, p: O.observed_summaries(k, p, model)))
-    vals, counts, flags = [], [], []
+    k_sim, k_obs = jax.random.split(key)
+    observe = jax.jit(jax.vmap(lambda k, p: O.summaries(O.selection_matched_mock(k, p, cat)).values_or_nan()))
+    vals = []
     for st in tqdm(range(0, n, batch), desc="predictive simulations", unit="batch"):
         idx = np.arange(st, min(st + batch, n))
         pad = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
         keys = jax.vmap(lambda i: jax.random.fold_in(k_sim, i))(pad)
         res = S.simulate_batch(thetas[pad], keys, n_particles)
         okeys = jax.vmap(lambda i: jax.random.fold_in(k_obs, i))(pad)
-        s = observe(okeys, res.particles)
-        vals.append(np.asarray(s.values)[: idx.size])
-        counts.append(np.asarray(s.counts)[: idx.size])
-        flags.append(np.asarray(s.flags)[: idx.size])
-    _, _, train = training_summaries(np.concatenate(vals), np.concatenate(counts), np.concatenate(flags),
-                                     k_noise, obs)
-    return train
+        vals.append(np.asarray(observe(okeys, res.particles))[: idx.size])
+    return np.concatenate(vals)
 
 
 def check(key, summaries_obs, conditions: dict, n_draws: int, label: str):
@@ -264,7 +257,7 @@ def contaminated(n_draws: int) -> dict:
 
     from jaxgal import observables as O
     from jaxgal.inference import load_shipped_estimator, posterior_from_summaries, retrain_without
-    from jaxgal.inference.cli import _suite_inputs, _usable_rows, load_suite_any, suite_columns
+    from jaxgal.inference.cli import _expand_mocks, _suite_inputs, _usable_rows, load_suite_any, suite_columns
 
     obs = O.default_observation()
     cat, n_bin, pick = contaminate(obs.catalogue)
@@ -295,7 +288,8 @@ def contaminated(n_draws: int) -> dict:
         use = _usable_rows(data, cfg)
         keep = np.flatnonzero(use[lo:hi]) + lo
         t0 = time.time()
-        new = retrain_without(jax.random.key(cfg["training"]["seed"]), est, theta[keep], x[keep], flagged)
+        th_tr, x_tr, groups = _expand_mocks(theta, x, keep)  # every mock of each training simulation
+        new = retrain_without(jax.random.key(cfg["training"]["seed"]), est, th_tr, x_tr, flagged, groups=groups)
         _log(f"retrained without {flagged} in {time.time() - t0:.0f} s")
         post_drop = posterior_from_summaries(key, s, 10_000, new)
         out["posterior_dropped"] = _table(post_drop, truth)
