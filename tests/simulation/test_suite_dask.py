@@ -17,6 +17,8 @@ distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (the optional extra: pip install 'jaxgal[dask]')"
 )
 
+# the small leapfrog simulations of test_simulation.py: one compiled program on one xdist worker
+pytestmark = pytest.mark.xdist_group("simulate_small")
 N_SMALL = 300
 CFG = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)
 KW = dict(seed=11, n_particles=N_SMALL, chunk_size=2, config=CFG, progress=False)

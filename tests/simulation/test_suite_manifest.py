@@ -9,9 +9,12 @@ import os
 import re
 
 import numpy as np
+import pytest
 
 from jaxgal import simulation as S
 
+# the small leapfrog simulations of test_simulation.py: one compiled program on one xdist worker
+pytestmark = pytest.mark.xdist_group("simulate_small")
 N_SMALL = 300
 CFG = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)
 KW = dict(seed=11, n_particles=N_SMALL, chunk_size=2, config=CFG, progress=False)
