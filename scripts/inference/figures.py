@@ -60,7 +60,7 @@ def main() -> int:
         plot_summaries_comparison,
         posterior_table,
     )
-    from jaxgal.inference.cli import load_suite_any, suite_columns
+    from jaxgal.inference.cli import _first_mock, _suite_inputs, load_suite_any, suite_columns
 
     os.makedirs(FIG, exist_ok=True)
     obs = O.default_observation()
@@ -89,10 +89,11 @@ def main() -> int:
     suite = load_suite_any(os.path.normpath(os.path.join(inf.shipped_estimator_path(), meta["suite_relative"])))
     t = suite_columns(suite, est.theta_names)
     x_names = list(est.x_names)
-    xs = suite_columns(suite, x_names, summaries_key=meta["summaries_key"])
-    flags = suite[meta["flags_key"]]
+    extra = meta.get("extra_inputs", [])
+    cfg = {"suite": {"summaries": meta["summaries_key"], "flags": meta["flags_key"]},
+           "inputs": {"summaries": [n for n in x_names if n not in extra], "drop": [], "extra": extra}}
+    xs = _first_mock(_suite_inputs(suite, cfg)[0])  # (n, inputs): the first mock of each simulation
     snames = list(obs.names)
-    xs[:, :len(snames)] = np.where(flags, np.nan, xs[:, :len(snames)])
     x_obs = dict(zip(snames, obs.values_or_nan().tolist()))
     x_obs.update({k: v for k, v in inf.DEFAULT_CONDITIONS.items() if k in x_names})
     x_row = np.array([x_obs[k] for k in x_names])[None, :]
@@ -119,12 +120,11 @@ def main() -> int:
     lw = lq - lp
     w = np.exp(lw - np.max(lw))
     ess = float(np.sum(w) ** 2 / np.sum(w**2))
-    sim = suite[meta["summaries_key"]]
-    sim = np.where(flags, np.nan, sim)
+    sim = xs[:, :len(snames)]  # NaN where flagged
     plot_summaries_comparison(snames, obs.values_or_nan(), obs.errors, sim, weights=w,
                               sim_label=f"suite weighted to the posterior (ESS {ess:.0f} of {sim.shape[0]})",
                               title="Embedded MOCK observation vs the training suite's summaries (observed like it, "
-                                    "with its finite-sample noise)",
+                                    "selection-matched mocks of the catalogue)",
                               path=os.path.join(FIG, "summaries_comparison"))
     plot_summaries_comparison(snames, obs.values_or_nan(), obs.errors, sim,
                               sim_label=f"all {sim.shape[0]} suite simulations (prior predictive)",
