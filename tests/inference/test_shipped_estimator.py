@@ -48,7 +48,8 @@ def test_shipped_metadata_and_round_trip(est, tmp_path):
     # conditioned on the 52 summaries in order, then the LMC coordinates and γ (the paper's choice)
     assert est.x_names[:52] == names
     assert set(est.x_names[52:]) == set(inf.DEFAULT_CONDITIONS)
-    assert est.metadata["summaries_key"] == "summaries_train"
+    # trained on four selection-matched mocks of the embedded catalogue per simulation
+    assert est.metadata["summaries_key"] == "summaries_mock" and est.metadata["mocks_per_simulation"] == 4
     assert len(est.metadata["observation_counts"]) == 52
     est.save(str(tmp_path / "copy"))
     again = inf.load_npe(str(tmp_path / "copy"))
