@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) -m jaxgal.demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q --runslow -m slow

@@ -36,10 +36,6 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    # tests that share compiled programs carry xdist_group markers; under `--dist loadgroup`
-    # (make test) each group is one unit of work on one worker, so it is collected first: a
-    # long group dealt out last would run alone while the other worker idles
-    items.sort(key=lambda item: 0 if item.get_closest_marker("xdist_group") else 1)
     if config.getoption("--runslow"):
         return
     skip_slow = pytest.mark.skip(reason="slow science check: run with --runslow")
