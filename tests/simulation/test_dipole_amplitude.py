@@ -2,7 +2,8 @@
 LMC, the sign of the v_GSR dipole with it, and its AMPLITUDE.
 
 The tests of this module share one compiled 20,000-star program and one simulation of the
-fiducial LMC (``_fiducial``), so they run on one pytest-xdist worker (``xdist_group``).
+fiducial LMC (``_fiducial``, made once per process); ``xdist_group`` keeps them on one worker
+under ``pytest --dist loadgroup`` (make test uses the default distribution, which was faster).
 
 Estimator: the travel velocity of a shell of stars, v_travel = −⟨v⟩, minus the mean
 Galactocentric Cartesian velocity of the shell's stars (for a full-sky shell the mean

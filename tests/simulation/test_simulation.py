@@ -5,7 +5,7 @@ are tested in tests/satellites/, the LMC preset in tests/potentials/.)
 References: astropy's Galactocentric frame; gala's inertial-frame integration; central
 finite differences. (Equilibrium and the reflex dipole of a 20,000-star halo are in
 test_dipole_amplitude.py.) The small leapfrog simulations share one compiled program, so
-their tests run on one pytest-xdist worker (``xdist_group("simulate_small")``).
+their tests carry ``xdist_group("simulate_small")`` (one worker under ``--dist loadgroup``).
 """
 
 import jax

@@ -17,7 +17,8 @@ distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (the optional extra: pip install 'jaxgal[dask]')"
 )
 
-# the small leapfrog simulations of test_simulation.py: one compiled program on one xdist worker
+# the small leapfrog simulations of test_simulation.py share one compiled program (one worker
+# under pytest --dist loadgroup)
 pytestmark = pytest.mark.xdist_group("simulate_small")
 N_SMALL = 300
 CFG = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)

@@ -13,7 +13,8 @@ import pytest
 
 from jaxgal import simulation as S
 
-# the small leapfrog simulations of test_simulation.py: one compiled program on one xdist worker
+# the small leapfrog simulations of test_simulation.py share one compiled program (one worker
+# under pytest --dist loadgroup)
 pytestmark = pytest.mark.xdist_group("simulate_small")
 N_SMALL = 300
 CFG = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)
