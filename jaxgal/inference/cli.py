@@ -348,6 +348,31 @@ def _suite_inputs(suite: dict, cfg: dict):
     return x, names + list(extra)
 
 
+def estimator_suite_path(estimator_dir: str, meta: dict, suite: str | None = None) -> str:
+    """The suite an estimator was trained on: `suite` when given, else the path its metadata
+    records, else (a moved checkout) that path relative to the estimator folder."""
+    suite_dir = suite or meta.get("suite")
+    if not suite_dir:
+        raise ValueError("the estimator records no suite; pass --suite DIR")
+    if not os.path.exists(suite_dir) and meta.get("suite_relative"):
+        suite_dir = os.path.normpath(os.path.join(estimator_dir, meta["suite_relative"]))
+    return suite_dir
+
+
+def estimator_inputs(est, suite: dict) -> np.ndarray:
+    """An estimator's inputs read from a suite mapping as it was trained on them (its
+    summaries and flags columns, its summaries and extra inputs in its order): (n, k), or
+    (n, R, k) with R mocks per simulation."""
+    meta = est.metadata
+    extra = meta.get("extra_inputs", [])
+    cfg = {"suite": {"summaries": meta.get("summaries_key", "summaries"), "flags": meta.get("flags_key", "flags")},
+           "inputs": {"summaries": [n for n in est.x_names if n not in extra], "drop": [], "extra": extra}}
+    x, names = _suite_inputs(suite, cfg)
+    if tuple(names) != est.x_names:
+        raise ValueError("the suite's inputs do not reproduce the estimator's inputs")
+    return x
+
+
 def _expand_mocks(theta: np.ndarray, x: np.ndarray, rows: np.ndarray):
     """Training pairs of the simulations `rows`: with (n, R, k) inputs (R mocks per
     simulation) each simulation gives R rows (θ repeated) and its index as the group of the
@@ -486,11 +511,7 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
 
     est = load_npe(estimator)
     meta = est.metadata
-    suite_dir = suite or meta.get("suite")
-    if not suite_dir:
-        raise ValueError("diagnose: the estimator records no suite; pass --suite DIR")
-    if not os.path.exists(suite_dir) and meta.get("suite_relative"):
-        suite_dir = os.path.normpath(os.path.join(estimator, meta["suite_relative"]))
+    suite_dir = estimator_suite_path(estimator, meta, suite)
     data = load_suite_any(suite_dir, allow_partial=True)
     lo, hi = meta.get("holdout_rows", [data["theta"].shape[0], data["theta"].shape[0]])
     if hi - lo < 2:
@@ -501,15 +522,8 @@ def run_diagnose(estimator: str, *, suite: str | None = None, n_test: int | None
     if n_test is not None:
         hi = min(hi, lo + int(n_test))
     rows = slice(lo, hi)
-    skey = meta.get("summaries_key", "summaries")
-    cfg = {"suite": {"summaries": skey, "flags": meta.get("flags_key", "flags")},
-           "inputs": {"summaries": [n for n in est.x_names if n not in meta.get("extra_inputs", [])],
-                      "drop": [], "extra": meta.get("extra_inputs", [])}}
-    x, names = _suite_inputs(data, cfg)
-    x = _first_mock(x)
-    if tuple(names) != est.x_names:
-        raise ValueError("diagnose: the suite's inputs do not reproduce the estimator's inputs")
-    theta = suite_columns(data, est.theta_names, summaries_key=skey, what="target")
+    x = _first_mock(estimator_inputs(est, data))
+    theta = suite_columns(data, est.theta_names, summaries_key=meta.get("summaries_key", "summaries"), what="target")
     use = np.zeros(theta.shape[0], dtype=bool)
     use[rows] = True
     use &= _usable_rows(data, {"suite": {"require": meta.get("require", [])}})

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 from ._config import SimulationConfig, SimulationModel
 from ._manifest import update_manifest
+from ._suite_gpu import CPU_CHUNK
 
 __all__ = ["run_suite_dask"]
 
@@ -55,7 +56,7 @@ def run_suite_dask(
     n_sims,
     seed,
     n_particles=20_000,
-    chunk_size=16,
+    chunk_size=CPU_CHUNK,
     *,
     config: SimulationConfig | None = None,
     model: SimulationModel | None = None,

@@ -41,6 +41,7 @@ from ._chunk import (
 )
 from ._config import SimulationConfig, SimulationModel
 from ._manifest import environment, update_manifest
+from ._suite_gpu import CPU_CHUNK
 
 __all__ = ["run_suite", "load_suite", "run_chunk"]
 
@@ -50,7 +51,7 @@ def run_suite(
     n_sims,
     seed,
     n_particles=20_000,
-    chunk_size=16,
+    chunk_size=CPU_CHUNK,
     *,
     config: SimulationConfig | None = None,
     model: SimulationModel | None = None,

@@ -18,7 +18,7 @@ from ._theta import as_theta, sample_prior
 
 __all__ = ["simulation_bytes", "batch_per_device", "device_memory_bytes", "plan_batches"]
 
-#: chunk size of a suite on a CPU (``run_suite``'s default)
+#: chunk size of a suite on a CPU (the default of ``run_suite`` and ``run_suite_dask``)
 CPU_CHUNK = 16
 
 

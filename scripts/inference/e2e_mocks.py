@@ -95,22 +95,32 @@ def make(start: int = 0) -> None:
             json.dump({"seed": E2E_SEED, "mocks": truths}, fh, indent=1)
 
 
-def infer(n: int = 10_000) -> dict:
+def mock_posteriors(est, n: int = 10_000):
+    """For each mock of ``truth.json``: ``(i, truth, catalogue, conditions, draws)``, the
+    draws of `est`'s posterior (key ``key(100 + i)``) conditioned on the mock's own LMC
+    coordinates and γ."""
     import jax
 
     from jaxgal import inference as inf
     from jaxgal import observables as O
+
+    for i, t in enumerate(json.load(open(os.path.join(OUT, "truth.json")))["mocks"]):
+        cat = O.read_catalogue(os.path.join(OUT, f"mock_{i}.ecsv"))
+        cond = {k: t["theta"][k] for k in EXTRA}
+        yield i, t, cat, cond, inf.posterior(jax.random.key(100 + i), cat, n, est, **cond)
+
+
+def infer(n: int = 10_000) -> dict:
+    import jax
+
+    from jaxgal import inference as inf
     from jaxgal.inference._results import posterior_table
 
-    truths = json.load(open(os.path.join(OUT, "truth.json")))["mocks"]
     est = inf.load_shipped_estimator()
     reflex_path = os.path.join(os.path.dirname(inf.shipped_estimator_path()), "npe_reflex")
     est_r = inf.load_npe(reflex_path) if os.path.exists(os.path.join(reflex_path, "metadata.json")) else None
     rows = []
-    for i, t in enumerate(truths):
-        cat = O.read_catalogue(os.path.join(OUT, f"mock_{i}.ecsv"))
-        cond = {k: t["theta"][k] for k in EXTRA}
-        draws = inf.posterior(jax.random.key(100 + i), cat, n, est, **cond)
+    for i, t, cat, cond, draws in mock_posteriors(est, n):
         tab = posterior_table(draws, dict(t, m_lmc=t["theta"]["m_lmc"]))
         row = {"mock": i, "theta": t["theta"], "table": tab}
         if est_r is not None:

@@ -60,7 +60,7 @@ def main() -> int:
         plot_summaries_comparison,
         posterior_table,
     )
-    from jaxgal.inference.cli import _first_mock, _suite_inputs, load_suite_any, suite_columns
+    from jaxgal.inference.cli import _first_mock, estimator_inputs, estimator_suite_path, load_suite_any, suite_columns
 
     os.makedirs(FIG, exist_ok=True)
     obs = O.default_observation()
@@ -86,13 +86,10 @@ def main() -> int:
 
     # observed vs simulated summaries
     meta = est.metadata
-    suite = load_suite_any(os.path.normpath(os.path.join(inf.shipped_estimator_path(), meta["suite_relative"])))
+    suite = load_suite_any(estimator_suite_path(inf.shipped_estimator_path(), meta))
     t = suite_columns(suite, est.theta_names)
     x_names = list(est.x_names)
-    extra = meta.get("extra_inputs", [])
-    cfg = {"suite": {"summaries": meta["summaries_key"], "flags": meta["flags_key"]},
-           "inputs": {"summaries": [n for n in x_names if n not in extra], "drop": [], "extra": extra}}
-    xs = _first_mock(_suite_inputs(suite, cfg)[0])  # (n, inputs): the first mock of each simulation
+    xs = _first_mock(estimator_inputs(est, suite))  # (n, inputs): the first mock of each simulation
     snames = list(obs.names)
     x_obs = dict(zip(snames, obs.values_or_nan().tolist()))
     x_obs.update({k: v for k, v in inf.DEFAULT_CONDITIONS.items() if k in x_names})

@@ -198,17 +198,10 @@ def _save(res, th, name: str, extra: dict | None = None) -> dict:
 
 
 def _table(draws: dict, truth: dict | None = None) -> dict:
-    out = {}
-    for k in REPORT:
-        if k not in draws:
-            continue
-        p16, p50, p84 = np.percentile(np.asarray(draws[k]), [16, 50, 84])
-        row = {"median": float(p50), "p16": float(p16), "p84": float(p84)}
-        if truth and k in truth:
-            row["truth"] = float(truth[k])
-            row["in_68"] = bool(p16 <= truth[k] <= p84)
-        out[k] = row
-    return out
+    """The posterior table of the REPORT quantities (``posterior_table``)."""
+    from jaxgal.inference import posterior_table
+
+    return posterior_table({k: draws[k] for k in REPORT if k in draws}, truth)
 
 
 def _truth() -> dict:
@@ -256,8 +249,10 @@ def contaminated(n_draws: int) -> dict:
     import jax
 
     from jaxgal import observables as O
-    from jaxgal.inference import load_shipped_estimator, posterior_from_summaries, retrain_without
-    from jaxgal.inference.cli import _expand_mocks, _suite_inputs, _usable_rows, load_suite_any, suite_columns
+    from jaxgal.inference import (load_shipped_estimator, posterior_from_summaries, retrain_without,
+                                  shipped_estimator_path)
+    from jaxgal.inference.cli import (_expand_mocks, _suite_inputs, _usable_rows, estimator_suite_path,
+                                      load_suite_any, suite_columns)
 
     obs = O.default_observation()
     cat, n_bin, pick = contaminate(obs.catalogue)
@@ -278,9 +273,7 @@ def contaminated(n_draws: int) -> dict:
            "posterior_clean": _table(post_clean, truth), "posterior_all_summaries": _table(post_all, truth)}
     if flagged:
         meta = est.metadata
-        data = load_suite_any(meta["suite"] if os.path.exists(meta["suite"]) else
-                              os.path.normpath(os.path.join(os.path.join(ROOT, "jaxgal", "data", "npe"),
-                                                            meta["suite_relative"])))
+        data = load_suite_any(estimator_suite_path(shipped_estimator_path(), meta))
         cfg = meta["config"]
         x, names = _suite_inputs(data, cfg)
         theta = suite_columns(data, est.theta_names, summaries_key=cfg["suite"]["summaries"], what="target")

@@ -16,6 +16,7 @@ $PY -m jaxgal.cli diagnose jaxgal/data/npe_reflex --n-samples 1000 --out docs/in
 # optional, slower: the training procedure cross-fitted on every row
 # $PY -m jaxgal.cli diagnose jaxgal/data/npe/train.toml --crossfit --folds 5 --out docs/inference/crossfit
 $PY scripts/inference/e2e_mocks.py infer
+$PY scripts/inference/variants.py docs/inference/variants/shipped.toml docs/inference/variants/mocks1.toml docs/inference/variants/mocks2.toml docs/inference/variants/means_only.toml
 $PY scripts/inference/ppc.py embedded
 $PY scripts/inference/ppc.py contaminated
 $PY scripts/inference/figures.py

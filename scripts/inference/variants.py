@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-E2E = os.path.join(ROOT, "docs", "inference", "e2e")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # e2e_mocks
 TARGETS = ["m_mw_50", "m_lmc_50", "v_travel_100", "beta0"]
 
 
@@ -35,10 +35,7 @@ def heldout_log_prob(est, suite) -> float:
     from jaxgal.inference import cli
 
     meta = est.metadata
-    extra = meta.get("extra_inputs", [])
-    cfg = {"suite": {"summaries": "summaries_mock", "flags": "flags_mock"},
-           "inputs": {"summaries": [n for n in est.x_names if n not in extra], "drop": [], "extra": extra}}
-    x, _ = cli._suite_inputs(suite, cfg)
+    x = cli.estimator_inputs(est, suite)
     theta = cli.suite_columns(suite, est.theta_names)
     lo, hi = meta["holdout_rows"]
     use = cli._usable_rows(suite, {"suite": {"require": meta.get("require", [])}})[lo:hi]
@@ -52,21 +49,17 @@ def heldout_log_prob(est, suite) -> float:
 
 
 def e2e_hits(est) -> dict:
-    import jax
+    """How many of the end-to-end mocks' 68 % intervals hold the truth, per target."""
+    from e2e_mocks import mock_posteriors
 
-    from jaxgal import inference as inf
-    from jaxgal import observables as O
-
-    extra = ["ra_lmc", "dec_lmc", "d_lmc", "vlos_lmc", "pmra_lmc", "pmdec_lmc", "gamma"]
-    truths = json.load(open(os.path.join(E2E, "truth.json")))["mocks"]
     hits = {k: 0 for k in TARGETS}
-    for i, t in enumerate(truths):
-        cat = O.read_catalogue(os.path.join(E2E, f"mock_{i}.ecsv"))
-        dr = inf.posterior(jax.random.key(100 + i), cat, 10_000, est, **{k: t["theta"][k] for k in extra})
+    n_mocks = 0
+    for _, t, _, _, dr in mock_posteriors(est):
+        n_mocks += 1
         for k in hits:
             lo, hi = np.percentile(dr[k], [16, 84])
             hits[k] += int(lo <= t[k] <= hi)
-    return hits | {"n_mocks": len(truths)}
+    return hits | {"n_mocks": n_mocks}
 
 
 def run(path: str) -> dict:
