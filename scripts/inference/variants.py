@@ -1,7 +1,7 @@
 """Train and compare variants of the shipped estimator on the same suite (docs/inference.md,
 "Variants").
 
-    python scripts/inference/variants.py docs/inference/variants/*.toml
+    python scripts/inference/variants.py [--reuse] docs/inference/variants/*.toml
 
 For each training configuration: train it (estimator written where its ``[output] path``
 says, under build/), then on the simulations it held out
@@ -11,7 +11,8 @@ says, under build/), then on the simulations it held out
   so differences are paired; higher is better),
 - TARP (ATC, KS p) and the 68 % coverage with three reference seeds (``jaxgal diagnose``,
   first mock of each held-out simulation, 1,000 draws),
-- the 68 % intervals of the twelve end-to-end mocks (docs/inference/e2e) that hold the truth.
+- the 68 % intervals of the twelve end-to-end mocks (docs/inference/e2e) that hold the truth,
+- the posterior of the embedded mock observation (``embedded_posterior`` in the JSON).
 
 Writes ``<name>.json`` beside each configuration and the table ``README.md`` in its folder.
 """
@@ -62,16 +63,32 @@ def e2e_hits(est) -> dict:
     return hits | {"n_mocks": n_mocks}
 
 
-def run(path: str) -> dict:
+def embedded_posterior(est) -> dict:
+    """The posterior table (median, 16th/84th percentiles, truth) of the embedded mock
+    observation, 10,000 draws with key 0."""
+    import jax
+
+    from jaxgal import inference as inf
+    from jaxgal import observables as O
+
+    obs = O.default_observation()
+    draws = inf.posterior(jax.random.key(0), obs.catalogue, 10_000, est)
+    return inf.posterior_table({k: draws[k] for k in TARGETS if k in draws}, inf.mock_truth(obs.meta))
+
+
+def run(path: str, reuse: bool = False) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from jaxgal.inference import cli
+    from jaxgal.inference import cli, load_npe
 
     name = os.path.splitext(os.path.basename(path))[0]
     cfg = cli.load_train_config(path)
-    est = cli.run_train(cfg, show_progress=False)
     out = cfg["output"]["path"]
+    if reuse and os.path.exists(os.path.join(out, "metadata.json")):
+        est = load_npe(out)  # trained by an earlier run of this configuration
+    else:
+        est = cli.run_train(cfg, show_progress=False)
     res = {"name": name, "config": os.path.relpath(path, ROOT),
            "n_train_simulations": est.metadata.get("n_train_used"),
            "mocks_per_simulation": est.metadata.get("mocks_per_simulation"),
@@ -84,6 +101,7 @@ def run(path: str) -> dict:
         res[f"tarp_seed{seed}"] = {"atc": d["tarp"]["atc"], "ks_pvalue": d["tarp"]["ks_pvalue"],
                                    "coverage_68": d["coverage_68"]}
     res["e2e_in_68"] = e2e_hits(est)
+    res["embedded_posterior"] = embedded_posterior(est)
     with open(os.path.splitext(path)[0] + ".json", "w") as fh:
         json.dump(res, fh, indent=1)
     return res
@@ -106,10 +124,13 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(paths: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    reuse = "--reuse" in argv
+    paths = [a for a in argv if a != "--reuse"]
     if not paths:
-        raise SystemExit("usage: variants.py CONFIG.toml [CONFIG.toml ...]")
-    results = [run(p) for p in paths]
+        raise SystemExit("usage: variants.py [--reuse] CONFIG.toml [CONFIG.toml ...]\n"
+                         "  --reuse: load an estimator its [output] path already holds instead of training it")
+    results = [run(p, reuse) for p in paths]
     folder = os.path.dirname(os.path.abspath(paths[0]))
     text = ("# Variants of the shipped estimator, on the same suite and held-out simulations\n\n"
             "Made by `python scripts/inference/variants.py " + " ".join(os.path.relpath(p, ROOT) for p in paths)
