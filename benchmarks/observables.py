@@ -1,6 +1,6 @@
 """Observables benchmarks and studies: the numbers quoted in docs/observables.md.
 
-    python benchmarks/observables.py observe     # observation model: ms per 20,000-particle call
+    python benchmarks/observables.py observe     # observation model, selection-matched mocks: ms per 20,000-particle call
     python benchmarks/observables.py validate    # the default observation's dispersions reproduced
     python benchmarks/observables.py targets     # reflex targets: s per simulation vs n_stars
     python benchmarks/observables.py kgiants     # reflex fits of the real K giants vs published
@@ -95,6 +95,10 @@ def cmd_observe(a):
         fs = jax.jit(lambda k, p, m=m: obs.observed_summaries(k, p, m).values)
         c, s = timed(fs, key, p, repeats=a.repeats)
         rows.append((f"observed_summaries, {name}", c, s, s / s0))
+    for kn, how in ((1, "argmin"), (2, "top_k")):  # the nearest star by an argmin; k > 1 sorts (top_k)
+        fm = jax.jit(lambda k, p, kn=kn: obs.summaries(obs.selection_matched_mock(k, p, cat, k_nearest=kn)).values)
+        c, s = timed(fm, key, p, repeats=a.repeats)
+        rows.append((f"selection_matched_mock (1,296 stars) + summaries, k_nearest={kn} ({how})", c, s, s / s0))
     m = models["CatalogueErrorModel(default observation)"]
     batch = jnp.stack([p] * 8)
     fb = jax.jit(jax.vmap(lambda k, p: obs.observed_summaries(k, p, m).values))
