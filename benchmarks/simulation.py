@@ -68,6 +68,10 @@ def _parse():
     p.add_argument("--ref-cache", type=str, default=None,
                    help="directory caching section 6's converged references (reused when present)")
     p.add_argument("--no-baseline", action="store_true", help="section 6 without the previous configuration")
+    p.add_argument("--no-unparked", action="store_true", help="section 6 without the unparked configuration")
+    p.add_argument("--compare", action="append", default=[], metavar="NAME=FIELD:VALUE,...",
+                   help="section 6: one more SimulationConfig to time and check, e.g. "
+                        "'loose=tracer_rtol:1e-6,park_radius:20,force_dtype:float32' (repeatable)")
     return p.parse_args()
 
 
@@ -157,7 +161,28 @@ def baseline_config():
 #: The converged reference of section 6 (and of section 4): dopri8 at rtol 1e-10 for every
 #: star, no parked stars, the MW–LMC orbit by RK4 at 0.25 Myr.
 def reference_config():
-    return S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25)
+    return S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25, force_dtype=None)
+
+
+def parse_config_spec(spec: str):
+    """``"NAME=field:value,field:value"`` → (NAME, SimulationConfig keywords); values are
+    numbers, ``None``, ``float32``/``float64`` (``force_dtype``) or words (methods)."""
+    if "=" not in spec:
+        raise SystemExit(f"--compare: expected NAME=field:value,...; got {spec!r}")
+    name, body = spec.split("=", 1)
+    fields = {}
+    for item in filter(None, body.split(",")):
+        key, _, val = item.partition(":")
+        if val == "None":
+            fields[key] = None
+        elif val in ("float32", "float64"):
+            fields[key] = getattr(jnp, val)
+        else:
+            try:
+                fields[key] = int(val) if val.lstrip("-").isdigit() else float(val)
+            except ValueError:
+                fields[key] = val
+    return name, fields
 
 
 def poisson_units(particles_a, particles_ref):
@@ -175,9 +200,14 @@ def prior_draws_section(args, records):
     k = args.draws
     thetas = S.as_theta(S.sample_prior(jax.random.PRNGKey(args.seed + 11), k))
     keys = jax.random.split(jax.random.PRNGKey(args.seed + 12), k)
-    configs = {"default": S.SimulationConfig(), "unparked (park_radius None)": S.SimulationConfig(park_radius=None)}
+    configs = {"default": S.SimulationConfig()}
+    if not args.no_unparked:
+        configs["unparked (park_radius None)"] = S.SimulationConfig(park_radius=None)
     if not args.no_baseline:
         configs["previous (no parking, full-width lanes)"] = baseline_config()
+    for spec in args.compare:
+        name, fields = parse_config_spec(spec)
+        configs[name] = S.SimulationConfig(**fields)
     load0 = os.getloadavg()
     print(f"\n6. {k} prior draws, n = {n}: seconds per simulation (compile excluded) and the summaries "
           f"against converged references; load average {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f}")
@@ -213,10 +243,14 @@ def prior_draws_section(args, records):
     ref_cfg = reference_config()
     worst = []
 
+    # the widest parking radius among the configurations
+    radii = [c.park_radius for c in configs.values() if c.park_radius is not None]
+    park_cfg = S.SimulationConfig(park_radius=max(radii) if radii else None)
+
     @jax.jit
     def parked_of(th_i, key_i):
         df, w0 = S.initial_halo(S.build_models(th_i).mw, th_i, key_i, n, S.SimulationModel(), S.SimulationConfig())
-        return S.parked_stars(df, w0, S.SimulationConfig(park_radius=10.0))
+        return S.parked_stars(df, w0, park_cfg)
 
     tic = time.perf_counter()
     for i in range(k):
@@ -243,7 +277,7 @@ def prior_draws_section(args, records):
         w = np.asarray([r[c] for r in worst])
         print(f"  {c}: worst over all draws and summaries {w.max():.3f} Poisson errors (criterion ≤ 0.2): "
               f"{'PASS' if w.max() <= 0.2 else 'FAIL'}")
-    print(f"  parked stars: farthest today in any reference {max(r['parked_max_r_ref_kpc'] for r in worst):.1f} kpc; "
+    print(f"  parked stars (park_radius {park_cfg.park_radius} kpc): farthest today in any reference {max(r['parked_max_r_ref_kpc'] for r in worst):.1f} kpc; "
           f"in the summaries' 30–160 kpc: {sum(r['parked_in_summary_volume'] for r in worst)}")
     rec["max_dsummary_poisson"] = worst
     rec["load_after"] = os.getloadavg()
@@ -322,7 +356,7 @@ def main():
 
     # ---------------------------------------------------------------- 4. convergence
     summ = lambda p: np.asarray(jg.observables.summaries(p).values)  # noqa: E731
-    ref_cfg = S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, orbit_dt=0.25)
+    ref_cfg = S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, orbit_dt=0.25, force_dtype=None)
     # (orbit_dt sets the RK4 step too: orbit_step defaults to it)
     ref_particles = None
     if not args.no_convergence or not args.no_gala:

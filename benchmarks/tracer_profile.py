@@ -8,7 +8,9 @@ sample, per-star tolerances) in one jitted call, then the tracer stage
 (``jaxgal.simulation.evolve_tracers``) under each configuration — ``previous``: no parked
 stars and full-width lanes (the numerics before the shrinking lanes and the parked stars),
 ``shrink``: shrinking lanes only (``park_radius=None``); ``default`` = ``parked``:
-``SimulationConfig()`` (shrinking lanes and parked stars within 10 kpc) — with wall and CPU
+``SimulationConfig()`` (shrinking lanes and parked stars within 10 kpc); ``f32``: the
+default with float32 forces; ``rkn``: the Runge–Kutta–Nyström pair ``dprkn6`` at rtol
+1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
 seconds (CPU time of this process: steadier than wall time on a shared machine), the total
 and maximum steps per star, and the steps by the stars' monopole apocentre at −2.2 Gyr
 (bands 0–5–10–15–20–30–40–∞ kpc): how many stars, their steps, the largest, and how far out
@@ -34,7 +36,7 @@ def _parse():
     p.add_argument("--devices", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configs", type=str, default="previous,shrink,default",
-                   help="comma-separated: previous, shrink, default (= parked)")
+                   help="comma-separated: previous, shrink, parked, default, f32, rkn")
     p.add_argument("--bands", action="store_true", help="steps by apocentre band (of the first configuration)")
     return p.parse_args()
 
@@ -56,6 +58,8 @@ CONFIGS = {
     "shrink": lambda: S.SimulationConfig(park_radius=None),
     "default": lambda: S.SimulationConfig(),
     "parked": lambda: S.SimulationConfig(park_radius=10.0),
+    "f32": lambda: S.SimulationConfig(force_dtype=jnp.float32),
+    "rkn": lambda: S.SimulationConfig(tracer_method="dprkn6", tracer_rtol=1e-5, inner_rtol=3e-4, park_rtol=1e-2),
 }
 BANDS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, np.inf)
 

@@ -193,28 +193,30 @@ class ConstantBetaDF(eqx.Module):
         return _build(potential, tracer, jnp.asarray(beta, dtype=float), jnp.asarray(U.to_value(t, "Myr"), dtype=float), config)
 
     # ------------------------------------------------------------------ internal-unit API
-    def _ln_fhat_eps(self, eps):
+    def _ln_fhat_eps(self, eps, cells=None):
         """ln f̂(ε) for ε [kpc²/Myr²] of any shape (a floor ~700 e-folds down where f̂ = 0).
 
         Monotone cubic (PCHIP) in ξ through the grid values; below Ψ(r_max) the power law
-        ε^q_tail; above Ψ(r_min) the innermost value."""
+        ε^q_tail; above Ψ(r_min) the innermost value. ``cells``: a fitting
+        ``_interp.cell_table`` of ``xi`` for many lookups (same values, no binary search)."""
         g = self.grid
         eps = jnp.asarray(eps, dtype=self.xi.dtype)
         pos = eps > 0
         e = jnp.where(pos, eps, 1.0)
         inv_c = jnp.where(jnp.isfinite(g.psi_c), 1.0 / g.psi_c, 0.0)
         xi = jnp.log(jnp.maximum(1.0 / e - inv_c, 1e-300))
-        inside = hermite(self.xi, self.ln_fhat, self.dlnf, xi)
+        inside = hermite(self.xi, self.ln_fhat, self.dlnf, xi, cells)
         psi_n = g.psi[-1]
         tail = self.ln_fhat[-1] + self.q_tail * (jnp.log(e) - jnp.log(psi_n))
         out = jnp.where(e < psi_n, tail, inside)
         floor = jnp.max(self.ln_fhat) - _LN_FLOOR_BELOW_MAX
         return jnp.where(pos, jnp.maximum(out, floor), floor)
 
-    def _fhat_eps(self, eps):
-        """f̂(ε) in internal units; 0 for ε ≤ 0 and where clipped."""
+    def _fhat_eps(self, eps, cells=None):
+        """f̂(ε) in internal units; 0 for ε ≤ 0 and where clipped (``cells``: as in
+        :meth:`_ln_fhat_eps`)."""
         floor = jnp.max(self.ln_fhat) - _LN_FLOOR_BELOW_MAX
-        lf = self._ln_fhat_eps(eps)
+        lf = self._ln_fhat_eps(eps, cells)
         return jnp.where(lf > floor + 1.0, jnp.exp(lf), 0.0)
 
     def _psi_r(self, r):

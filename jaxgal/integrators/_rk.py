@@ -2,8 +2,10 @@
 
 The same explicit Runge–Kutta pairs as diffrax (``dopri8``: Dormand–Prince 8(7), 13
 force evaluations per step with first-same-as-last; ``tsit5``: Tsitouras 5(4), 6;
-``dopri5``: Dormand–Prince 5(4), 6; the Butcher tableaux are read from ``diffrax``), each
-orbit with its own step:
+``dopri5``: Dormand–Prince 5(4), 6; the Butcher tableaux are read from ``diffrax``), and a
+Runge–Kutta–Nyström pair for forces that do not depend on the velocity (``dprkn6``:
+Dormand, El-Mikkawy & Prince 1987, RKN6(4)6FM, 5 force evaluations per step, stage sums on
+positions only), each orbit with its own step:
 
 - the step size is chosen by a PI controller (Gustafsson 1991; Hairer & Wanner, *Solving
   ODEs II*, §IV.2) on the error estimate
@@ -51,11 +53,49 @@ def _tableau(solver) -> dict:
     )
 
 
-#: Butcher tableaux (as tuples of floats) and the order of the error estimate.
+def _dprkn6() -> dict:
+    """Dormand, El-Mikkawy & Prince (1987), RKN6(4)6FM: a Runge–Kutta–Nyström pair for
+    ẍ = f(t, x), order 6 with an embedded order-4 estimate, six stages of which the last is
+    evaluated at the new position (first-same-as-last: five force evaluations per step).
+    The coefficients are the paper's closed forms in R = √8581 (IMA J. Numer. Anal. 7, 235,
+    their Table 3); ``tests/integrators/test_rkn.py`` checks the order conditions and the
+    orders of convergence."""
+    r = np.sqrt(8581.0)
+    c = (0.0, (209 - r) / 900, (209 - r) / 450, (209 + r) / 450, 0.9, 1.0)
+    a63 = (84119543 + 366727 * r) / 409622616
+    a64 = (84119543 - 366727 * r) / 409622616
+    a = (
+        ((26131 - 209 * r) / 810000,),
+        ((26131 - 209 * r) / 607500, (26131 - 209 * r) / 303750),
+        ((980403512254 + 7781688431 * r) / 11694469921875,
+         -(1262884486208 + 15385481287 * r) / 11694469921875,
+         (7166233891441 + 78694563299 * r) / 46777879687500),
+        (-9 * (329260 + 3181 * r) / 27040000, 27 * (35129 + 3331 * r) / 13520000,
+         -27 * (554358343 + 31040327 * r) / 464060480000, 153 * (8555257 - 67973 * r) / 2745920000),
+        (329 / 4212, 0.0, a63, a64, 200 / 17901),
+    )
+    b_x = (329 / 4212, 0.0, a63, a64, 200 / 17901, 0.0)
+    b_v = (329 / 4212, 0.0, (389225579 + 96856 * r) / 1024056540, (389225579 - 96856 * r) / 1024056540,
+           2000 / 17901, 1 / 20)
+    # the order-4 solution's weights: position ĥ_x, velocity ĥ_v; the error is b − b̂
+    bh_x = ((2701 + 23 * r) / 4563, -(9829 + 131 * r) / 9126, 5 * (1798 + 17 * r) / 9126, 0.0, 0.0, 0.0)
+    bh_v = (115 / 2106, 0.0, (84119543 + 366727 * r) / 256014135, (84119543 - 366727 * r) / 256014135,
+            6950 / 17901, -1 / 10)
+    floats = lambda seq: tuple(float(v) for v in seq)  # noqa: E731  (Python floats: weakly typed)
+    return dict(
+        kind="rkn", c=floats(c), a=tuple(floats(row) for row in a), b_x=floats(b_x), b_v=floats(b_v),
+        e_x=floats(p - q for p, q in zip(b_x, bh_x)), e_v=floats(p - q for p, q in zip(b_v, bh_v)),
+        order=6, err_order=4,
+    )
+
+
+#: Butcher tableaux (as tuples of floats) and the order of the error estimate; ``dprkn6``
+#: is a Runge–Kutta–Nyström pair (position-only forces).
 TABLEAUX = {
     "dopri8": dict(_tableau(diffrax.Dopri8), err_order=7),
     "tsit5": dict(_tableau(diffrax.Tsit5), err_order=4),
     "dopri5": dict(_tableau(diffrax.Dopri5), err_order=4),
+    "dprkn6": _dprkn6(),
 }
 
 
@@ -71,7 +111,9 @@ class ErrorControlledRK(AbstractSolver):
 
     **Arguments:**
 
-    - `tableau` (static): ``"dopri5"`` (default), ``"tsit5"`` or ``"dopri8"``.
+    - `tableau` (static): ``"dopri5"`` (default), ``"tsit5"``, ``"dopri8"``, or the
+      Runge–Kutta–Nyström pair ``"dprkn6"`` (forces independent of the velocity only: a
+      velocity-dependent term such as dynamical friction raises).
     - `rtol`, `atol`: tolerances of the error estimate (atol in kpc for positions and
       kpc/Myr for velocities). ``rtol`` may be an (N,) array: one tolerance per orbit
       (e.g. looser for stars that stay deep inside the region a summary looks at).
@@ -155,6 +197,13 @@ class ErrorControlledRK(AbstractSolver):
                 f"ErrorControlledRK.rtol must be a scalar or one value per orbit, shape ({n},); got shape {rtol.shape}"
             )
         tab = TABLEAUX[self.tableau]
+        if tab.get("kind") == "rkn" and getattr(term, "velocity_dependent", True):
+            raise ValueError(
+                f"ErrorControlledRK({self.tableau!r}) is a Runge–Kutta–Nyström pair for forces that do "
+                "not depend on the velocity; this force has a velocity-dependent term (e.g. friction): "
+                "use 'dopri5' or 'dopri8'"
+            )
+        step_fn = _lane_rkn_step if tab.get("kind") == "rkn" else _lane_rk_step
         direction = _direction(t0, targets)
         a0 = jax.vmap(lambda x, v: term.acceleration(t0, x, v, args))(x0, v0)
         h0 = initial_step(x0, v0, a0, direction)
@@ -182,7 +231,7 @@ class ErrorControlledRK(AbstractSolver):
             direction_ = _direction(t0_, targets_)
 
             def step(lane, t, target):
-                y, k, t1, h_new, ep, landed, accepted = _lane_rk_step(
+                y, k, t1, h_new, ep, landed, accepted = step_fn(
                     term_, tab, args_, lane["rtol"], atol, safety, direction_, lane["y"], lane["k"], t, lane["h"],
                     lane["ep"], target,
                 )
@@ -215,28 +264,62 @@ def initial_step(x, v, a, direction):
     return 0.02 * jnp.minimum(r / sv, jnp.sqrt(r / sa)) * direction
 
 
+def _clip_step(h, t, target, direction):
+    """The step to take: ``h``, or the remainder to ``target`` if ``h`` would pass it."""
+    rem = target - t
+    clipped = (h - rem) * direction >= 0
+    return jnp.where(clipped, rem, h), clipped
+
+
+def _weighted(coeffs, ks):
+    """Σ cᵢ kᵢ over the non-zero coefficients."""
+    return sum(c * k for c, k in zip(coeffs, ks) if c != 0.0)
+
+
 def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, err_prev, target):
     c, a, b_sol, b_err = tab["c"], tab["a"], tab["b_sol"], tab["b_err"]
-    k_exp = 1.0 / (tab["err_order"] + 1.0)
-
     d = y.shape[0] // 2
 
     def f(tt, yy):
         return jnp.concatenate([yy[d:], term.acceleration(tt, yy[:d], yy[d:], args)])
 
-    rem = target - t
-    clipped = (h - rem) * direction >= 0
-    h_eff = jnp.where(clipped, rem, h)
+    h_eff, clipped = _clip_step(h, t, target, direction)
     ks = [k0]
     for s, row in enumerate(a):
-        acc = row[0] * ks[0]
-        for j in range(1, len(row)):
-            if row[j] != 0.0:
-                acc = acc + row[j] * ks[j]
-        ks.append(f(t + c[s] * h_eff, y + h_eff * acc))
+        ks.append(f(t + c[s] * h_eff, y + h_eff * _weighted(row, ks)))
     # SSAL: the last stage is evaluated at the solution, so y1 is that stage's state.
-    y1 = y + h_eff * sum(b * k for b, k in zip(b_sol, ks) if b != 0.0)
-    y_err = h_eff * sum(b * k for b, k in zip(b_err, ks) if b != 0.0)
+    y1 = y + h_eff * _weighted(b_sol, ks)
+    y_err = h_eff * _weighted(b_err, ks)
+    return _control(tab, rtol, atol, safety, direction, y, k0, y1, ks[-1], y_err, t, h, h_eff, clipped, err_prev, target)
+
+
+def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, err_prev, target):
+    """One Runge–Kutta–Nyström step of ẍ = a(t, x): stage positions
+    Xᵢ = x + cᵢ h v + h² Σⱼ aᵢⱼ Aⱼ, Aᵢ = a(t + cᵢ h, Xᵢ); x₁ = x + h v + h² Σ b_xᵢ Aᵢ,
+    v₁ = v + h Σ b_vᵢ Aᵢ; error (h² Σ e_xᵢ Aᵢ, h Σ e_vᵢ Aᵢ). The lane state is the same as
+    the first-order pairs' (y = (x, v), k = (v, a)); the last stage sits at x₁ (FSAL)."""
+    c, a = tab["c"], tab["a"]
+    d = y.shape[0] // 2
+    x, v = y[:d], y[d:]
+    h_eff, clipped = _clip_step(h, t, target, direction)
+    h2 = h_eff * h_eff
+    acc = [k0[d:]]
+    for s, row in enumerate(a):
+        xs = x + (c[s + 1] * h_eff) * v + h2 * _weighted(row, acc)
+        acc.append(term.acceleration(t + c[s + 1] * h_eff, xs, v, args))
+    x1 = x + h_eff * v + h2 * _weighted(tab["b_x"], acc)
+    v1 = v + h_eff * _weighted(tab["b_v"], acc)
+    y1 = jnp.concatenate([x1, v1])
+    y_err = jnp.concatenate([h2 * _weighted(tab["e_x"], acc), h_eff * _weighted(tab["e_v"], acc)])
+    k1 = jnp.concatenate([v1, acc[-1]])
+    return _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target)
+
+
+def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target):
+    """Accept or reject the step (y → y1, error estimate y_err) and choose the next step
+    (PI controller, module docstring)."""
+    k_exp = 1.0 / (tab["err_order"] + 1.0)
+    d = y.shape[0] // 2
     scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(y[:d]), jnp.linalg.norm(y1[:d]))
     scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(y[d:]), jnp.linalg.norm(y1[d:]))
     err = jnp.maximum(jnp.linalg.norm(y_err[:d]) / scale_x, jnp.linalg.norm(y_err[d:]) / scale_v)
@@ -254,6 +337,6 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, e
     y = jnp.where(jnp.isfinite(h_new), y, jnp.nan)
     t1 = jnp.where(accept, jnp.where(clipped, target, t + h_eff), t)
     y_out = jnp.where(accept, y1, y)
-    k_out = jnp.where(accept, ks[-1], k0)
+    k_out = jnp.where(accept, k1, k0)
     err_out = jnp.where(accept, jnp.maximum(err, 1e-4), err_prev)
     return y_out, k_out, t1, h_new, err_out, accept & clipped, accept

@@ -173,7 +173,7 @@ class MN3ExponentialDisc(_ThreeMiyamotoNagai):
             b_hR = -0.033 * s**3 + 0.262 * s**2 + 0.659 * s
         else:
             b_hR = -0.269 * s**3 + 1.08 * s**2 + 1.092 * s
-        K = jnp.asarray(_MN3_K_POSITIVE if self.positive_density else _MN3_K_NEGATIVE)
+        K = jnp.asarray(_MN3_K_POSITIVE if self.positive_density else _MN3_K_NEGATIVE, dtype=jnp.result_type(b_hR))
         p = K @ jnp.stack([b_hR**4, b_hR**3, b_hR**2, b_hR, jnp.ones_like(b_hR)])
         return p[:3] * self.mass, p[3:] * self.h_R, b_hR * self.h_R
 

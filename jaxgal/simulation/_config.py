@@ -24,7 +24,7 @@ from ..integrators import FIXED_STEP_METHODS
 __all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "ORBIT_METHODS"]
 
 #: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
-TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8")
+TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8", "dprkn6")
 #: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
 ORBIT_METHODS = ("rk4", "leapfrog", "dopri8")
 
@@ -101,7 +101,11 @@ class SimulationConfig(eqx.Module):
     monopole apocentre at −t_infall lies inside it are integrated at
     `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase
     reached (``docs/simulation.md``, Throughput; the summaries' accuracy check is
-    ``benchmarks/simulation.py --draws 20``). `force_dtype`: e.g. ``jnp.float32`` for mixed precision. `devices`:
+    ``benchmarks/simulation.py --draws 20``). `force_dtype`: e.g. ``jnp.float32`` for mixed
+    precision, a float64 state with float32 forces (19 % faster here, the summaries within
+    the benchmark's resolution of the float64 ones; but forward-mode tangents of stars
+    passing within ~1e-7 kpc of the centre overflow in float32, so gradients need the
+    default None: forces in the state's dtype; ``docs/simulation.md``, Throughput). `devices`:
     devices to split the stars over (None: ``integrate_orbits``' default, all devices when
     each gets at least 1,024 stars; :func:`simulate_batch` splits simulations instead).
 
