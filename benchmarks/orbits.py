@@ -134,7 +134,7 @@ def force_evals_per_step(scheme: str) -> int:
     """Force evaluations per step of a scheme name."""
     if scheme in SPLITTING_EVALS:
         return SPLITTING_EVALS[scheme]
-    return {"dopri8": 13, "tsit5": 6, "dopri5": 6, "rk4": 4}[scheme]
+    return {"dopri8": 13, "tsit5": 6, "dopri5": 6, "dprkn6": 5, "rk4": 4}[scheme]
 
 
 SPLITTING_EVALS = {name: len(getattr(ji, cls).splitting.drifts) for name, cls in
@@ -179,6 +179,9 @@ def configurations(quick: bool):
         ("tsit5+lanes", "tsit5", "rtol=2e-7", dict(solver=EC("tsit5", rtol=2e-7, lanes=256)), False),
         ("tsit5+lanes", "tsit5", "rtol=1e-7", dict(solver=EC("tsit5", rtol=1e-7, lanes=256)), False),
         ("dopri5+lanes", "dopri5", "rtol=1e-7", dict(solver=EC("dopri5", rtol=1e-7, lanes=256)), False),
+        ("dprkn6+lanes", "dprkn6", "rtol=1e-5", dict(solver=EC("dprkn6", rtol=1e-5, lanes=256)), False),
+        ("dprkn6+lanes", "dprkn6", "rtol=3e-6", dict(solver=EC("dprkn6", rtol=3e-6, lanes=256)), False),
+        ("dprkn6+lanes", "dprkn6", "rtol=1e-7", dict(solver=EC("dprkn6", rtol=1e-7, lanes=256)), False),
         ("dopri8+lanes", "dopri8", "rtol=3e-6", dict(solver=EC("dopri8", rtol=3e-6, lanes=256)), False),
         ("dopri8+lanes", "dopri8", "rtol=1e-8", dict(solver=EC("dopri8", rtol=1e-8, lanes=256)), False),
         ("diffrax vmap", "tsit5", "rtol=2e-7", _diffrax("tsit5", 2e-7), True),

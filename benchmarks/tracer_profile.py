@@ -6,11 +6,14 @@ For each of ``--draws`` seeded prior draws (``sample_prior(PRNGKey(seed + 11))``
 of ``benchmarks/simulation.py`` section 6): the front stages (MW, LMC orbit, DF build and
 sample, per-star tolerances) in one jitted call, then the tracer stage
 (``jaxgal.simulation.evolve_tracers``) under each configuration — ``previous``: no parked
-stars and full-width lanes (the numerics before the shrinking lanes and the parked stars),
-``shrink``: shrinking lanes only (``park_radius=None``); ``default`` = ``parked``:
-``SimulationConfig()`` (shrinking lanes and parked stars within 10 kpc); ``f32``: the
-default with float32 forces; ``rkn``: the Runge–Kutta–Nyström pair ``dprkn6`` at rtol
-1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
+stars, full-width lanes, float64 forces (the numerics before the shrinking lanes and the
+parked stars), ``shrink``: shrinking lanes only; ``parked``: shrinking lanes and parked
+stars within 10 kpc on 625 lanes (the default before lane widths became multiples of 8;
+625 = 20,000 stars / 2 devices / 16); ``l625`` /
+``l624``: the same on 625 / 624 lanes (an odd width does not vectorise); ``default``:
+``SimulationConfig()`` (shrinking lanes, parked stars, lanes a multiple of 8); ``f32``: the
+default with float32 forces (``force_dtype``); ``rkn``: the Runge–Kutta–Nyström pair
+``dprkn6`` at rtol 1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
 seconds (CPU time of this process: steadier than wall time on a shared machine), the total
 and maximum steps per star, and the steps by the stars' monopole apocentre at −2.2 Gyr
 (bands 0–5–10–15–20–30–40–∞ kpc): how many stars, their steps, the largest, and how far out
@@ -36,7 +39,7 @@ def _parse():
     p.add_argument("--devices", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configs", type=str, default="previous,shrink,default",
-                   help="comma-separated: previous, shrink, parked, default, f32, rkn")
+                   help="comma-separated: previous, shrink, parked, l625, l624, default, f32, rkn")
     p.add_argument("--bands", action="store_true", help="steps by apocentre band (of the first configuration)")
     return p.parse_args()
 
@@ -56,9 +59,11 @@ from jaxgal import simulation as S  # noqa: E402
 CONFIGS = {
     "previous": lambda: S.SimulationConfig(park_radius=None, lane_shrink=1),
     "shrink": lambda: S.SimulationConfig(park_radius=None),
-    "default": lambda: S.SimulationConfig(),
-    "parked": lambda: S.SimulationConfig(park_radius=10.0),
+    "parked": lambda: S.SimulationConfig(lanes=625),
+    "l625": lambda: S.SimulationConfig(lanes=625),
+    "l624": lambda: S.SimulationConfig(lanes=624),
     "f32": lambda: S.SimulationConfig(force_dtype=jnp.float32),
+    "default": lambda: S.SimulationConfig(),
     "rkn": lambda: S.SimulationConfig(tracer_method="dprkn6", tracer_rtol=1e-5, inner_rtol=3e-4, park_rtol=1e-2),
 }
 BANDS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, np.inf)

@@ -29,26 +29,38 @@ from jaxtyping import Array, Float, Int
 
 from .._sharding import map_over_devices
 
-__all__ = ["run_lanes", "run_queue", "default_lanes", "lane_widths"]
+__all__ = ["run_lanes", "run_queue", "default_lanes", "lane_widths", "LANE_MULTIPLE"]
+
+
+#: Lane widths are multiples of this: XLA:CPU vectorises the (lanes, 6) lane arithmetic only
+#: then — an odd width (625 for 20,000 stars on 2 devices) made the tracer stage 1.4× slower
+#: (``benchmarks/tracer_profile.py --configs l625,l624``).
+LANE_MULTIPLE = 8
 
 
 def default_lanes(n: int, n_dev: int) -> int:
-    """≥ 16 orbits per lane (short tail), 64–1024 lanes (amortised loop overhead on a CPU)."""
+    """≥ 16 orbits per lane (short tail), 64–1024 lanes (amortised loop overhead on a CPU),
+    a multiple of ``LANE_MULTIPLE``."""
     per_dev = -(-n // n_dev)
-    return int(max(64, min(1024, per_dev // 16)))
+    lanes = max(64, min(1024, per_dev // 16))
+    return int(lanes // LANE_MULTIPLE * LANE_MULTIPLE)
 
 
 def _where_lane(mask, new, old):
     return jax.tree.map(lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
 
-def lane_widths(lanes: int, shrink: int, min_lanes: int = 8) -> tuple[int, ...]:
-    """The lane widths of the successive phases: ``lanes``, ``lanes // shrink``, … down to
-    ``min_lanes`` (just ``(lanes,)`` for ``shrink`` ≤ 1)."""
+def lane_widths(lanes: int, shrink: int, min_lanes: int = LANE_MULTIPLE) -> tuple[int, ...]:
+    """The lane widths of the successive phases: ``lanes``, then ``lanes // shrink`` rounded
+    down to a multiple of ``LANE_MULTIPLE``, … down to ``min_lanes`` (just ``(lanes,)`` for
+    ``shrink`` ≤ 1)."""
     widths = [int(lanes)]
     if shrink > 1:
-        while widths[-1] // shrink >= min_lanes:
-            widths.append(widths[-1] // shrink)
+        while True:
+            nxt = widths[-1] // shrink // LANE_MULTIPLE * LANE_MULTIPLE
+            if nxt < min_lanes or nxt >= widths[-1]:
+                break
+            widths.append(nxt)
     return tuple(widths)
 
 

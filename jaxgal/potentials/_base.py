@@ -233,10 +233,13 @@ class AbstractSphericalPotential(AbstractPotential):
         return self._potential_r(safe_norm(x))
 
     def _gradient(self, x, t):
-        # ∇Φ = G M(<r) x / r³; finite (zero) at the origin.
-        r = safe_norm(x)
-        rs = jnp.where(r > 0, r, 1.0)
-        return jnp.where(r > 0, U.G * self._mass_r(rs) / rs**3, 0.0) * x
+        # ∇Φ = G M(<r) x / r³; finite (zero) at the origin. 1/r³ as rsqrt(r²)³: its tangent
+        # never forms r⁶ (the quotient rule's denominator), which underflows in float32
+        # for r < 1e-6 kpc and made forward-mode tangents of float32 forces infinite.
+        r2 = jnp.sum(x * x)
+        safe = r2 > 0
+        inv_r = jax.lax.rsqrt(jnp.where(safe, r2, 1.0))
+        return jnp.where(safe, U.G * self._mass_r(jnp.where(safe, r2, 1.0) * inv_r) * inv_r * inv_r * inv_r, 0.0) * x
 
     def _mass_enclosed(self, r, t):
         return self._mass_r(r)

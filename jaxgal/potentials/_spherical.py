@@ -7,6 +7,7 @@ and implements Φ(r) [kpc²/Myr²] and M(<r) [Msun]; forces use ∇Φ = G M(<r) 
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 from jaxtyping import Array, Float
@@ -256,7 +257,10 @@ class PowerLawCutoff(AbstractSphericalPotential):
         safe = r2 > 0
         r2s = jnp.where(safe, r2, 1.0)
         m = self.mass * gammainc_series(1.5 - 0.5 * self.alpha, r2s / self.r_c**2)
-        return jnp.where(safe, U.G * m / (r2s * jnp.sqrt(r2s)), 0.0) * x
+        # 1/r³ as rsqrt(r²)³ (tangents finite in float32 down to r ~ 1e-12 kpc; see
+        # AbstractSphericalPotential._gradient)
+        inv_r = jax.lax.rsqrt(r2s)
+        return jnp.where(safe, U.G * m * inv_r * inv_r * inv_r, 0.0) * x
 
     def _potential_r(self, r):
         a2 = 1.0 - 0.5 * self.alpha

@@ -101,11 +101,12 @@ class SimulationConfig(eqx.Module):
     monopole apocentre at −t_infall lies inside it are integrated at
     `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase
     reached (``docs/simulation.md``, Throughput; the summaries' accuracy check is
-    ``benchmarks/simulation.py --draws 20``). `force_dtype`: e.g. ``jnp.float32`` for mixed
-    precision, a float64 state with float32 forces (19 % faster here, the summaries within
-    the benchmark's resolution of the float64 ones; but forward-mode tangents of stars
-    passing within ~1e-7 kpc of the centre overflow in float32, so gradients need the
-    default None: forces in the state's dtype; ``docs/simulation.md``, Throughput). `devices`:
+    ``benchmarks/simulation.py --draws 20``). `force_dtype`: ``jnp.float32`` for mixed
+    precision, a float64 state with float32 forces: the tracer stage is 27 % faster here and
+    the summaries of 20 prior draws stay as close to the converged reference as with
+    float64 forces (``docs/simulation.md``, Throughput), but forward-mode tangents of the
+    chaotic inner orbits can overflow float32 (NaN gradients), so the default None — forces
+    in the state's dtype — is what gradients need. `devices`:
     devices to split the stars over (None: ``integrate_orbits``' default, all devices when
     each gets at least 1,024 stars; :func:`simulate_batch` splits simulations instead).
 
