@@ -9,10 +9,10 @@ sample, per-star tolerances) in one jitted call, then the tracer stage
 stars, full-width lanes, float64 forces (the numerics before the shrinking lanes and the
 parked stars), ``shrink``: shrinking lanes only; ``parked``: shrinking lanes and parked
 stars within 10 kpc on 625 lanes (the default before lane widths became multiples of 8;
-625 = 20,000 stars / 2 devices / 16); ``l625`` /
-``l624``: the same on 625 / 624 lanes (an odd width does not vectorise); ``default``:
-``SimulationConfig()`` (shrinking lanes, parked stars, lanes a multiple of 8); ``f32``: the
-default with float32 forces (``force_dtype``); ``rkn``: the Runge–Kutta–Nyström pair
+625 = 20,000 stars / 2 devices / 16); ``l625`` / ``l624``: the same on 625 / 624 lanes (an
+odd width does not vectorise); ``default``: ``SimulationConfig()`` (shrinking lanes,
+parked stars, lanes a multiple of 8); ``f32``: the default with float32 forces
+(``force_dtype``); ``rkn``: the Runge–Kutta–Nyström pair
 ``dprkn6`` at rtol 1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
 seconds (CPU time of this process: steadier than wall time on a shared machine), the total
 and maximum steps per star, and the steps by the stars' monopole apocentre at −2.2 Gyr
