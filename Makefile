@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q --runslow -m slow
+	$(PY) -m pytest -q -n 2 --runslow -m slow
 
 bench: $(STAMP)
 	$(PY) benchmarks/orbits.py
