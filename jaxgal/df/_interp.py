@@ -10,13 +10,13 @@ For millions of lookups into the same knots (the DF sampler's speed nodes) the b
 search dominates the cost. :func:`cell_table` indexes the knots once on a uniform grid of
 bins; :func:`hermite` given that table finds a query's cell with one division and
 ``max_knots`` comparisons, and returns exactly what the search returns, provided no bin
-holds more than ``max_knots`` knots (``CellTable.fits``; callers fall back to the search
-otherwise).
+holds more than ``max_knots`` knots (``CellTable.fits``; otherwise it searches).
 """
 
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 __all__ = ["pchip_slopes", "hermite", "CellTable", "cell_table"]
@@ -82,13 +82,18 @@ def find_cell(x, table: CellTable, xq):
 
 def hermite(x, y, m, xq, cells: CellTable | None = None):
     """Cubic Hermite through (x, y) with slopes m, at xq (clamped to [x₀, x_N]).
-    ``cells``: a :func:`cell_table` of x that fits, to find the cells without a search."""
+    ``cells``: a :func:`cell_table` of x, to find the cells without a search (the search
+    is taken instead if the table does not fit)."""
     n = x.shape[0]
     xq = jnp.clip(xq, x[0], x[-1])
+
+    def search():
+        return jnp.clip(jnp.searchsorted(x, xq, side="right") - 1, 0, n - 2).astype(jnp.int32)
+
     if cells is None:
-        i = jnp.clip(jnp.searchsorted(x, xq, side="right") - 1, 0, n - 2)
+        i = search()
     else:
-        i = find_cell(x, cells, xq)
+        i = jax.lax.cond(cells.fits, lambda: find_cell(x, cells, xq), search)
     h = x[i + 1] - x[i]
     t = (xq - x[i]) / h
     h00 = (1 + 2 * t) * (1 - t) ** 2

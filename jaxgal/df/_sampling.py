@@ -135,11 +135,7 @@ def _sample_df(df, key, n, r_max_sample, n_speed):
     # (one division and two comparisons instead of a binary search; the same values). A
     # grid too uneven for the table (a bin with > 2 knots) takes the search instead.
     cells = cell_table(df.xi, _BINS_PER_KNOT * df.xi.shape[0])
-    v = jax.lax.cond(
-        cells.fits,
-        lambda: jax.vmap(lambda p, uu: _sample_speed(df, p, uu, n_speed, cells))(psi, uv),
-        lambda: jax.vmap(lambda p, uu: _sample_speed(df, p, uu, n_speed))(psi, uv),
-    )
+    v = jax.vmap(lambda p, uu: _sample_speed(df, p, uu, n_speed, cells))(psi, uv)
     # directions
     kd1, kd2 = jax.random.split(k_dir)
     cth = jax.random.uniform(kd1, (n,), dtype=dtype, minval=-1.0, maxval=1.0)

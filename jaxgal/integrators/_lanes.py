@@ -33,7 +33,7 @@ __all__ = ["run_lanes", "run_queue", "default_lanes", "lane_widths", "LANE_MULTI
 
 
 #: Lane widths are multiples of this: XLA:CPU vectorises the (lanes, 6) lane arithmetic only
-#: then — an odd width (625 for 20,000 stars on 2 devices) made the tracer stage 1.4× slower
+#: then — an odd width (625 for 20,000 stars on 2 devices) made the tracer stage 1.2–1.4× slower
 #: (``benchmarks/tracer_profile.py --configs l625,l624``).
 LANE_MULTIPLE = 8
 

@@ -4,7 +4,7 @@ The same explicit Runge–Kutta pairs as diffrax (``dopri8``: Dormand–Prince 8
 force evaluations per step with first-same-as-last; ``tsit5``: Tsitouras 5(4), 6;
 ``dopri5``: Dormand–Prince 5(4), 6; the Butcher tableaux are read from ``diffrax``), and a
 Runge–Kutta–Nyström pair for forces that do not depend on the velocity (``dprkn6``:
-Dormand, El-Mikkawy & Prince 1987, RKN6(4)6FM, 5 force evaluations per step, stage sums on
+the RKN6(4) pair of Dormand & Prince 1987, 5 force evaluations per step, stage sums on
 positions only), each orbit with its own step:
 
 - the step size is chosen by a PI controller (Gustafsson 1991; Hairer & Wanner, *Solving
@@ -54,12 +54,12 @@ def _tableau(solver) -> dict:
 
 
 def _dprkn6() -> dict:
-    """Dormand, El-Mikkawy & Prince (1987), RKN6(4)6FM: a Runge–Kutta–Nyström pair for
+    """The RKN6(4) pair of Dormand & Prince (1987, "Runge–Kutta–Nyström triples", Comput.
+    Math. Appl. 13, 937; OrdinaryDiffEq.jl's ``DPRKN6``): a Runge–Kutta–Nyström pair for
     ẍ = f(t, x), order 6 with an embedded order-4 estimate, six stages of which the last is
     evaluated at the new position (first-same-as-last: five force evaluations per step).
-    The coefficients are the paper's closed forms in R = √8581 (IMA J. Numer. Anal. 7, 235,
-    their Table 3); ``tests/integrators/test_rkn.py`` checks the order conditions and the
-    orders of convergence."""
+    The coefficients are closed forms in R = √8581; ``tests/integrators/test_rkn.py``
+    checks them against the order conditions and the orders of convergence."""
     r = np.sqrt(8581.0)
     c = (0.0, (209 - r) / 900, (209 - r) / 450, (209 + r) / 450, 0.9, 1.0)
     a63 = (84119543 + 366727 * r) / 409622616

@@ -34,10 +34,16 @@ def test_cells_equal_searchsorted_on_uneven_knots():
 
 
 def test_table_reports_bins_holding_too_many_knots():
-    # a cluster of 10 knots inside one bin: the table must say it does not fit
+    # a cluster of 10 knots inside one bin: the table must say it does not fit, and the
+    # interpolation must then fall back to the search
     x = jnp.asarray(np.concatenate([np.linspace(0.0, 1.0, 50), 1.0 + 1e-4 * np.arange(1, 11), np.linspace(1.1, 2.0, 40)]))
-    assert not bool(cell_table(x, 100).fits)
+    table = cell_table(x, 100)
+    assert not bool(table.fits)
     assert bool(cell_table(x, 100_000).fits)
+    # hermite then searches: still the right values
+    q = jnp.linspace(-0.5, 2.5, 10_001)
+    y, m = jnp.exp(x), jnp.exp(x)
+    np.testing.assert_array_equal(np.asarray(hermite(x, y, m, q, table)), np.asarray(hermite(x, y, m, q)))
 
 
 def test_sampled_speeds_equal_the_searched_ones():
