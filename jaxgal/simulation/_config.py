@@ -103,7 +103,7 @@ class SimulationConfig(eqx.Module):
     reached (``docs/simulation.md``, Throughput; the summaries' accuracy check is
     ``benchmarks/simulation.py --draws 20``). `force_dtype`: ``jnp.float32`` for mixed
     precision, the Milky Way's force on the tracers in float32 with a float64 state: the
-    tracer stage is 27 % faster here and the summaries of 20 prior draws stay as close to
+    tracer stage is 20–27 % faster here and the summaries of 20 prior draws stay as close to
     the converged reference as with float64 forces, but single orbits lose accuracy (0.17
     km/s after 2.2 Gyr against a 0.1 km/s bound) and finite differences of the output turn
     noisy (a derivative checked against them misses by 4 %), so the default None keeps the
