@@ -66,7 +66,8 @@ class AdaptiveComposition(AbstractSolver):
     - `iterations` (static): fixed-point sweeps for the midpoint step (≥ 1).
     - `midpoint_iterations` (static): implicit-midpoint sweeps for velocity-dependent forces.
     - `lanes` (static): orbits stepped concurrently per device (default: n/16 per
-      device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
+      device, clipped to 64–1024 and rounded down to a multiple of 8, which XLA:CPU
+      vectorises; use ≥ 10⁴ on a GPU).
     - `max_iterations` (static): bound on lane steps per device (a safety net; orbits not
       finished come back as NaN).
     """

@@ -119,7 +119,8 @@ class ErrorControlledRK(AbstractSolver):
       (e.g. looser for stars that stay deep inside the region a summary looks at).
     - `safety`: step-size safety factor in (0, 1].
     - `lanes` (static): orbits stepped concurrently per device (default: n/16 per
-      device, clipped to 64–1024; use ≥ 10⁴ on a GPU).
+      device, clipped to 64–1024 and rounded down to a multiple of 8, which XLA:CPU
+      vectorises; use ≥ 10⁴ on a GPU).
     - `max_iterations` (static): bound on lane steps per device (a safety net; orbits not
       finished come back as NaN).
     - `max_steps`: optional step budget per orbit (a scalar or one integer per orbit, (N,)):
