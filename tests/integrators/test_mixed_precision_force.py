@@ -1,5 +1,5 @@
-"""Mixed precision (``GravityTerm(potential, compute_dtype=jnp.float32)``, the simulation's
-default ``force_dtype``): the force in float32 is the float64 force to float32 round-off,
+"""Mixed precision (``GravityTerm(potential, compute_dtype=jnp.float32)``, what
+``SimulationConfig(force_dtype=jnp.float32)`` uses): the force in float32 is the float64 force to float32 round-off,
 and its forward-mode derivative is the float64 force's — finite even where float32
 tangents overflow (1/r³ near the centre of a cusp)."""
 
