@@ -148,6 +148,20 @@ class MilkyWay:
         return out
 
 
+def bound_orbits(mw, n, seed, r_max=150.0, v_frac_max=1.2):
+    """(n, 6) initial conditions [kpc, km/s] in the model ``mw``: r log-uniform in
+    3–``r_max`` kpc, isotropic directions, speed 0.3–``v_frac_max`` v_c(r) in an isotropic
+    direction (disc, bulge, inner and outer halo; bound for v_frac_max ≲ 1.2)."""
+    rng = np.random.default_rng(seed)
+    r = np.exp(rng.uniform(np.log(3.0), np.log(r_max), n))
+    d = rng.normal(size=(n, 3))
+    x = r[:, None] * d / np.linalg.norm(d, axis=1)[:, None]
+    vc = np.sqrt(np.sum(-mw.acc(x) * x, axis=1)) / KMS
+    d = rng.normal(size=(n, 3))
+    v = rng.uniform(0.3, v_frac_max, n)[:, None] * vc[:, None] * d / np.linalg.norm(d, axis=1)[:, None]
+    return np.concatenate([x, v], axis=1)
+
+
 def lmc_scale_radius(m_lmc):
     """Hernquist a [kpc] with M(<8.7 kpc) = 1.7e10 Msun: a = 8.7 (√(M/1.7e10) − 1), floored
     at 0.1 kpc (Brooks et al.'s relation has no solution below 1.7e10 Msun)."""

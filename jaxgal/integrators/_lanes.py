@@ -56,10 +56,7 @@ def lane_widths(lanes: int, shrink: int, min_lanes: int = LANE_MULTIPLE) -> tupl
     ``shrink`` ≤ 1)."""
     widths = [int(lanes)]
     if shrink > 1:
-        while True:
-            nxt = widths[-1] // shrink // LANE_MULTIPLE * LANE_MULTIPLE
-            if nxt < min_lanes or nxt >= widths[-1]:
-                break
+        while (nxt := widths[-1] // shrink // LANE_MULTIPLE * LANE_MULTIPLE) >= min_lanes:
             widths.append(nxt)
     return tuple(widths)
 

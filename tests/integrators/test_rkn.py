@@ -54,7 +54,7 @@ class _Kepler:
 def _one_period(n_steps, e=0.5):
     """Kepler orbit of eccentricity e from pericentre, a = 1 (period 2π), in n fixed steps
     of the RKN step (tolerances so loose that every step is accepted): the final state's
-    distance from the initial one, and the largest embedded error estimate."""
+    distance from the initial one."""
     term = _Kepler()
     x0 = jnp.asarray([1.0 - e, 0.0, 0.0])
     v0 = jnp.asarray([0.0, np.sqrt((1 + e) / (1 - e)), 0.0])
@@ -68,7 +68,6 @@ def _one_period(n_steps, e=0.5):
         t = i * h
         y1, k1, *_ = _lane_rkn_step(term, TAB, None, big, jnp.asarray(0.0), jnp.asarray(0.9), 1.0, y, k, t, h,
                                     jnp.asarray(1.0), jnp.asarray(2 * np.pi + 1.0))
-        # the local error estimate of this step (difference of the two solutions)
         return (y1, k1), None
 
     (y_end, _), _ = jax.lax.scan(body, (y, k), jnp.arange(n_steps, dtype=y.dtype))
@@ -121,15 +120,9 @@ def test_milky_way_orbits_against_scipy_dop853():
 
     mwn = M.MilkyWay.from_m200(1e12, M.mw_params(P.milky_way(1e12, c200=10.0)))
     mw = P.milky_way(1e12, c200=mwn.c200)
-    rng = np.random.default_rng(5)
     n = 8
-    r = np.exp(rng.uniform(np.log(3.0), np.log(100.0), n))
-    u = rng.normal(size=(n, 3))
-    x = r[:, None] * u / np.linalg.norm(u, axis=1)[:, None]
-    vc = np.sqrt(np.sum(-mwn.acc(x) * x, axis=1)) / M.KMS
-    d = rng.normal(size=(n, 3))
-    v = rng.uniform(0.3, 1.0, n)[:, None] * vc[:, None] * d / np.linalg.norm(d, axis=1)[:, None]
-    w0 = np.concatenate([x, v], axis=1)
+    w0 = M.bound_orbits(mwn, n, seed=5, r_max=100.0, v_frac_max=1.0)
+    x, v = w0[:, :3], w0[:, 3:]
 
     def rhs(t, y):
         xx = y[: 3 * n].reshape(n, 3)

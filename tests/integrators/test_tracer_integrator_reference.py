@@ -84,19 +84,6 @@ def _gala_orbits(gpot, w0, rtol):
     return np.concatenate([x, v], axis=-1)
 
 
-def _initial_conditions(mwn, n, seed):
-    """n orbits: r log-uniform in 3–150 kpc, isotropic directions, speed 0.3–1.2 v_c(r) in
-    an isotropic direction (disc, bulge, inner and outer halo; bound)."""
-    rng = np.random.default_rng(seed)
-    r = np.exp(rng.uniform(np.log(3.0), np.log(150.0), n))
-    u = rng.normal(size=(n, 3))
-    x = r[:, None] * u / np.linalg.norm(u, axis=1)[:, None]
-    vc = np.sqrt(np.sum(-mwn.acc(x) * x, axis=1)) / M.KMS
-    d = rng.normal(size=(n, 3))
-    v = rng.uniform(0.3, 1.2, n)[:, None] * vc[:, None] * d / np.linalg.norm(d, axis=1)[:, None]
-    return np.concatenate([x, v], axis=1)
-
-
 def _classes(apo, cfg):
     parked = apo < cfg.park_radius
     inner = ~parked & (apo < cfg.inner_radius)
@@ -202,7 +189,7 @@ def _check_classes(w, ref_final, apo, cfg, label):
 
 def _static_case(setup, n, seed):
     cfg, mwn, mw, gpot = setup["cfg"], setup["mwn"], setup["mw"], setup["gpot"]
-    w0 = _initial_conditions(mwn, n, seed)
+    w0 = M.bound_orbits(mwn, n, seed)
     ref = _gala_orbits(gpot, w0, 1e-13)
     apo = np.linalg.norm(ref[..., :3], axis=-1).max(axis=0)
     # jaxgal: the simulation's stage 5 with an LMC of negligible mass (1 Msun: its tidal
@@ -234,7 +221,7 @@ def test_default_tracer_integrator_matches_scipy_in_moving_mw_lmc_frame(setup):
     wrong-signed fictitious force (−a_MW(t) is tens of km/s over the passage), a wrong
     interpolation of r(t), or the LMC's force evaluated at the wrong time."""
     cfg, mwn, mw = setup["cfg"], setup["mwn"], setup["mw"]
-    w0 = _initial_conditions(mwn, N_ORBITS, seed=1)
+    w0 = M.bound_orbits(mwn, N_ORBITS, seed=1)
     ref_static = _gala_orbits(setup["gpot"], w0, 1e-11)
     apo = np.linalg.norm(ref_static[..., :3], axis=-1).max(axis=0)
     m_lmc = S.FIDUCIAL_THETA["m_lmc"]
