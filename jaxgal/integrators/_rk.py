@@ -316,19 +316,31 @@ def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, 
     return _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target)
 
 
+def _sq(y, lo, hi):
+    """Σᵢ yᵢ² over lo ≤ i < hi, unrolled (d is small and static): elementwise arithmetic that
+    XLA fuses with the step around it, where a reduction ends a fused kernel."""
+    return sum(y[i] * y[i] for i in range(lo, hi))
+
+
 def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target):
     """Accept or reject the step (y → y1, error estimate y_err) and choose the next step
     (PI controller, module docstring)."""
     k_exp = 1.0 / (tab["err_order"] + 1.0)
     d = y.shape[0] // 2
-    scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(y[:d]), jnp.linalg.norm(y1[:d]))
-    scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(y[d:]), jnp.linalg.norm(y1[d:]))
-    err = jnp.maximum(jnp.linalg.norm(y_err[:d]) / scale_x, jnp.linalg.norm(y_err[d:]) / scale_v)
+    scale_x = atol + rtol * jnp.sqrt(jnp.maximum(_sq(y, 0, d), _sq(y1, 0, d)))
+    scale_v = atol + rtol * jnp.sqrt(jnp.maximum(_sq(y, d, 2 * d), _sq(y1, d, 2 * d)))
+    err = jnp.maximum(jnp.sqrt(_sq(y_err, 0, d)) / scale_x, jnp.sqrt(_sq(y_err, d, 2 * d)) / scale_v)
     err = jnp.where(jnp.isfinite(err), err, jnp.inf)
     accept = err <= 1.0
-    e = jnp.maximum(err, 1e-10)
-    factor = safety * e ** (-0.7 * k_exp) * jnp.maximum(err_prev, 1e-4) ** (0.4 * k_exp)
-    factor = jnp.where(accept, jnp.clip(factor, 0.2, 10.0), jnp.clip(safety * e ** (-k_exp), 0.1, 0.9))
+    # The step factor is a heuristic clipped to [0.1, 10]: computed in float32 from
+    # logarithms (one log of each error, two exponentials) instead of three float64
+    # powers, which cost ~10 ns each on a CPU (XLA:CPU's float64 pow) — 5 % of a step.
+    le = jnp.log(jnp.maximum(err, 1e-10).astype(jnp.float32))
+    lp = jnp.log(jnp.maximum(err_prev, 1e-4).astype(jnp.float32))
+    f_acc = jnp.exp(-0.7 * k_exp * le + 0.4 * k_exp * lp)
+    f_rej = jnp.exp(-k_exp * le)
+    factor = jnp.where(accept, jnp.clip(safety * f_acc.astype(h_eff.dtype), 0.2, 10.0),
+                       jnp.clip(safety * f_rej.astype(h_eff.dtype), 0.1, 0.9))
     h_new = h_eff * factor
     # After a shortened (landing) step keep at least the step we had.
     h_new = jnp.where(accept & clipped, direction * jnp.maximum(jnp.abs(h_new), jnp.abs(h)), h_new)

@@ -13,7 +13,7 @@ import jax.scipy.special as jsp
 from jaxtyping import Array, Float
 
 from .. import units as U
-from ._base import AbstractSphericalPotential, safe_norm
+from ._base import AbstractSphericalPotential, safe_norm, squared_norm
 from ._validation import as_param, check_positive, check_range
 
 __all__ = ["NFW", "Hernquist", "Plummer", "PowerLawCutoff", "rho_crit", "r200_from_m200", "gammainc_series"]
@@ -86,7 +86,9 @@ class NFW(AbstractSphericalPotential):
         return -U.G * self.m_s / self.r_s * f
 
     def _mass_r(self, r):
-        return self.m_s * _nfw_mu(r / self.r_s)
+        # r · (1/r_s): a multiplication by a per-call constant, which XLA fuses into every
+        # user of c; a division here (used by both branches of μ) stood alone as a kernel
+        return self.m_s * _nfw_mu(r * (1.0 / self.r_s))
 
     def _density(self, x, t):
         s = safe_norm(x) / self.r_s
@@ -116,6 +118,17 @@ class Hernquist(AbstractSphericalPotential):
 
     def _mass_r(self, r):
         return self.mass * r * r / (r + self.r_s) ** 2
+
+    def _gradient(self, x, t):
+        # ∇Φ = G M x / (r (r + r_s)²) in one expression: one √ and one division, each with a
+        # single user, so that XLA:CPU fuses the force into one kernel (the generic
+        # M(<r) x / r³ form took 1.4× as long per evaluation in the integrators). Its
+        # tangent's denominator is r² (r + r_s)⁴: finite in float32 down to r ~ 1e-12 kpc.
+        r2 = squared_norm(x)
+        safe = r2 > 0
+        r = jnp.sqrt(jnp.where(safe, r2, 1.0))
+        rp = r + self.r_s
+        return jnp.where(safe, U.G * self.mass / (r * rp * rp), 0.0) * x
 
     def _density(self, x, t):
         r = safe_norm(x)
@@ -253,10 +266,10 @@ class PowerLawCutoff(AbstractSphericalPotential):
     def _gradient(self, x, t):
         # ∇Φ = G M(<r) x / r³ written in r² = x·x (one √, no fractional power): the form
         # every integrator uses, tested against autodiff of Φ by the registry.
-        r2 = jnp.sum(x * x)
+        r2 = squared_norm(x)
         safe = r2 > 0
         r2s = jnp.where(safe, r2, 1.0)
-        m = self.mass * gammainc_series(1.5 - 0.5 * self.alpha, r2s / self.r_c**2)
+        m = self.mass * gammainc_series(1.5 - 0.5 * self.alpha, r2s * (1.0 / self.r_c**2))
         # 1/r³ as rsqrt(r²)³ (tangents finite in float32 down to r ~ 1e-12 kpc; see
         # AbstractSphericalPotential._gradient)
         inv_r = jax.lax.rsqrt(r2s)

@@ -23,7 +23,7 @@ from ..potentials import AbstractPotential
 from ._field import host_satellite_field
 from ._friction import ChandrasekharFriction
 
-__all__ = ["TwoBodyOrbit", "integrate_two_body"]
+__all__ = ["TwoBodyOrbit", "hermite_position", "integrate_two_body"]
 
 
 class TwoBodyOrbit(eqx.Module):
@@ -64,22 +64,25 @@ class TwoBodyOrbit(eqx.Module):
     def relative_position(self, t) -> Float[Array, "3"]:
         """r(t) [kpc] at one time t [Myr] by cubic Hermite interpolation of (r, u) on the grid
         (C¹, local error ∝ dt⁴); clamped to the grid's ends."""
-        ts = self.t
-        h = ts[1] - ts[0]
-        n = ts.shape[0]
-        s_all = (t - ts[0]) / h
-        i = jnp.clip(jnp.floor(s_all).astype(jnp.int32), 0, n - 2)
-        s = jnp.clip(s_all - i.astype(s_all.dtype), 0.0, 1.0)
-        r = self.separation
-        u = self.relative_velocity
-        r0, r1, m0, m1 = r[i], r[i + 1], h * u[i], h * u[i + 1]
-        s2, s3 = s * s, s * s * s
-        return (
-            (2 * s3 - 3 * s2 + 1) * r0
-            + (s3 - 2 * s2 + s) * m0
-            + (-2 * s3 + 3 * s2) * r1
-            + (s3 - s2) * m1
-        )
+        return hermite_position(self.hermite_table(), self.t[0], self.t[1] - self.t[0], t)
+
+    def hermite_table(self) -> Float[Array, "m 12"]:
+        """The cubic Hermite interpolant of r(t) = x_sat − x_host as one row of polynomial
+        coefficients per grid interval: on [tᵢ, tᵢ₊₁], with s = (t − tᵢ)/h,
+
+            r(s) = c₀ + c₁ s + c₂ s² + c₃ s³,
+            c₀ = rᵢ, c₁ = h uᵢ, c₂ = 3(rᵢ₊₁ − rᵢ) − h(2uᵢ + uᵢ₊₁), c₃ = 2(rᵢ − rᵢ₊₁) + h(uᵢ + uᵢ₊₁)
+
+        (the Hermite basis of :meth:`relative_position` multiplied out), stored as
+        (c₀, c₁, c₂, c₃) × 3 components per row: an integrator that interpolates the orbit at
+        every force evaluation reads one row per evaluation (one gather) instead of four
+        grid points, and the table is built once outside its loop."""
+        h = self.t[1] - self.t[0]
+        r, u = self.separation, self.relative_velocity
+        r0, r1, m0, m1 = r[:-1], r[1:], h * u[:-1], h * u[1:]
+        dr = r1 - r0
+        c = jnp.stack([r0, m0, 3.0 * dr - 2.0 * m0 - m1, m0 + m1 - 2.0 * dr], axis=1)  # (n-1, 4, 3)
+        return c.reshape(c.shape[0], 12)
 
     def pericentre(self) -> tuple[Float[Array, ""], Float[Array, ""]]:
         """(distance [kpc], time [Myr]) of the closest approach on the grid, refined by a
@@ -93,6 +96,18 @@ class TwoBodyOrbit(eqx.Module):
         off = jnp.clip(off, -1.0, 1.0)
         h = self.t[1] - self.t[0]
         return y1 - 0.25 * (y0 - y2) * off, self.t[i] + off * h
+
+
+def hermite_position(table: Float[Array, "m 12"], t_start, h, t) -> Float[Array, "3"]:
+    """r(t) [kpc] from a :meth:`TwoBodyOrbit.hermite_table` whose grid starts at ``t_start``
+    with spacing ``h`` [Myr]: one row lookup and a Horner evaluation; clamped to the grid's
+    ends (the interval index is clipped and s to [0, 1])."""
+    m = table.shape[0]
+    s_all = (t - t_start) / h
+    i = jnp.clip(jnp.floor(s_all).astype(jnp.int32), 0, m - 1)
+    s = jnp.clip(s_all - i.astype(s_all.dtype), 0.0, 1.0)
+    c = table[i].astype(jnp.result_type(s)).reshape(4, 3)
+    return ((c[3] * s + c[2]) * s + c[1]) * s + c[0]
 
 
 def integrate_two_body(
