@@ -108,6 +108,12 @@ def _hermite_eval(x, f, fx, fxx, xq):
     return f[i] - drop
 
 
+#: Radii whose M(<r) is evaluated together (a vmap inside a scan): a non-spherical
+#: potential's spherical average (48 × 12 directions) then stays in the CPU's cache:
+#: the Milky Way's grid (1,819 radii) in 23 ms instead of 76 ms here.
+MASS_BATCH = 128
+
+
 @functools.partial(jax.jit, static_argnames=("r_min", "r_max", "n_grid", "n_gl"))
 def radial_grid(potential, *, r_min: float, r_max: float, n_grid: int, n_gl: int, t=0.0) -> RadialGrid:
     """Tabulate the monopole of ``potential`` (a jaxgal potential) at time ``t`` [Myr].
@@ -131,7 +137,7 @@ def radial_grid(potential, *, r_min: float, r_max: float, n_grid: int, n_gl: int
     span = _BEYOND_DECADES * np.log(10.0)
     beyond_x = ln_r[-1] + span * yb
     all_x = jnp.concatenate([ln_r, node_ln_r.reshape(-1), beyond_x, ln_r[-1:] + span])
-    m_all, dm_all = jax.vmap(mass_and_slope)(all_x)
+    m_all, dm_all = jax.lax.map(mass_and_slope, all_x, batch_size=MASS_BATCH)
     # Ψ(r_max) = ∫_r_max^∞ G M / r² dr: Gauss–Legendre in ln r up to r_end = 1e6 r_max,
     # then M ∝ r^a (a = d ln M / d ln r at r_end < 1) integrated exactly
     n_in = n_grid + (n_grid - 1) * n_gl
