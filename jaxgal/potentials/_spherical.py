@@ -214,7 +214,7 @@ def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, "*shape"]) -> Float
     n = jnp.arange(1, N_SERIES, dtype=x.dtype)
     log_d = n * jnp.log(jnp.asarray(X_MAX, x.dtype)) - jnp.cumsum(jnp.log(a + n))
     d = jnp.concatenate([jnp.ones((1,), x.dtype), jnp.exp(log_d)])  # (N_SERIES,)
-    y = xs * (1.0 / X_MAX)  # a product, fused into all the chains (a division stood alone)
+    y = xs / X_MAX
     chains = []
     for m in range(_BLOCKS):
         c = d[m * _BLOCK : (m + 1) * _BLOCK]

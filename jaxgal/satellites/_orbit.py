@@ -103,7 +103,7 @@ def hermite_position(table: Float[Array, "m 12"], t_start, h, t) -> Float[Array,
     with spacing ``h`` [Myr]: one row lookup and a Horner evaluation; clamped to the grid's
     ends (the interval index is clipped and s to [0, 1])."""
     m = table.shape[0]
-    s_all = (t - t_start) * (1.0 / h)  # a product: fused with its users (a division stood alone)
+    s_all = (t - t_start) / h
     i = jnp.clip(jnp.floor(s_all).astype(jnp.int32), 0, m - 1)
     s = jnp.clip(s_all - i.astype(s_all.dtype), 0.0, 1.0)
     c = table[i].astype(jnp.result_type(s)).reshape(4, 3)
