@@ -316,20 +316,14 @@ def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, 
     return _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target)
 
 
-def _sq(y, lo, hi):
-    """Σᵢ yᵢ² over lo ≤ i < hi, unrolled (d is small and static): elementwise arithmetic that
-    XLA fuses with the step around it, where a reduction ends a fused kernel."""
-    return sum(y[i] * y[i] for i in range(lo, hi))
-
-
 def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target):
     """Accept or reject the step (y → y1, error estimate y_err) and choose the next step
     (PI controller, module docstring)."""
     k_exp = 1.0 / (tab["err_order"] + 1.0)
     d = y.shape[0] // 2
-    scale_x = atol + rtol * jnp.sqrt(jnp.maximum(_sq(y, 0, d), _sq(y1, 0, d)))
-    scale_v = atol + rtol * jnp.sqrt(jnp.maximum(_sq(y, d, 2 * d), _sq(y1, d, 2 * d)))
-    err = jnp.maximum(jnp.sqrt(_sq(y_err, 0, d)) / scale_x, jnp.sqrt(_sq(y_err, d, 2 * d)) / scale_v)
+    scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(y[:d]), jnp.linalg.norm(y1[:d]))
+    scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(y[d:]), jnp.linalg.norm(y1[d:]))
+    err = jnp.maximum(jnp.linalg.norm(y_err[:d]) / scale_x, jnp.linalg.norm(y_err[d:]) / scale_v)
     err = jnp.where(jnp.isfinite(err), err, jnp.inf)
     accept = err <= 1.0
     # The step factor from logarithms (one log of each error, two exponentials) instead of
