@@ -244,8 +244,9 @@ class AbstractSphericalPotential(AbstractPotential):
         # never forms r⁶ (the quotient rule's denominator), which underflows in float32
         # for r < 1e-6 kpc and made forward-mode tangents of float32 forces infinite.
         # r for M(<r) is its own √ rather than r² · (1/r): each of the two then has a single
-        # user, and XLA:CPU fuses the whole force into one kernel (an expensive value with
-        # two users stays a kernel of its own, ~3× slower per element in the integrators).
+        # user, and XLA:CPU fuses the force into one kernel (a costly value with two users is
+        # left a kernel of its own: a lone 1/√ of 624 lanes took 2.6 ns per element in the
+        # lane loop, against 0.6 ns fused).
         r2 = squared_norm(x)
         safe = r2 > 0
         r2s = jnp.where(safe, r2, 1.0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..integrators import AbstractForceTerm
@@ -31,8 +30,8 @@ class SatelliteInHostFrame(AbstractForceTerm):
 
     The orbit's Hermite interpolant is tabulated once, at construction
     (:meth:`TwoBodyOrbit.hermite_table`): each evaluation reads one row of polynomial
-    coefficients instead of four grid points (a tracer step of the simulation became 4 %
-    cheaper; ``benchmarks/README.md``).
+    coefficients, one gather instead of four grid points (``benchmarks/README.md``,
+    "Fewer kernels").
 
     **Arguments:** `satellite`: its potential (centred at the origin); `orbit`.
     """
