@@ -220,10 +220,10 @@ def prior_draws_section(args, records):
     derived = []
     for c, cfg in configs.items():
         tic = time.perf_counter()
-        _block(S.simulate(one(0), keys[0], n, config=cfg).particles)
+        first = _block(S.simulate(one(0), keys[0], n, config=cfg).particles)
         print(f"  {c}: first call (compile + run) {time.perf_counter() - tic:.1f} s", flush=True)
     summaries = jax.jit(jg.observables.summaries)
-    _block(summaries(S.simulate(one(0), keys[0], n).particles))  # compile the summaries
+    _block(summaries(first))  # compile the summaries (same shapes for every configuration)
     for i in range(k):
         # interleaved: both configurations see the same machine load
         for c, cfg in configs.items():
