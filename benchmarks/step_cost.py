@@ -28,6 +28,7 @@ def _parse():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--devices", type=int, default=2)
     p.add_argument("--n", type=int, default=20_000)
+    p.add_argument("--only-steps", action="store_true", help="section 1 only (for A/B runs of two checkouts)")
     return p.parse_args()
 
 
@@ -78,6 +79,8 @@ def main():
     steps = int(np.asarray(res.n_steps).sum())
     print(f"1. tracers of the fiducial simulation, {ARGS.n} stars, {len(jax.devices())} devices: CPU {cpu:.3f} s, "
           f"{steps / 1e6:.2f} M steps, {cpu / steps * 1e9:.0f} ns of CPU per dopri5 step")
+    if ARGS.only_steps:
+        return
 
     x, v = w0[:LANES, :3], w0[:LANES, 3:] * 1e-3
     lmc = models.lmc

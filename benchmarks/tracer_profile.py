@@ -11,7 +11,8 @@ parked stars), ``shrink``: shrinking lanes only; ``parked``: shrinking lanes and
 stars within 10 kpc on 625 lanes (the default before lane widths became multiples of 8;
 625 = 20,000 stars / 2 devices / 16); ``l625`` / ``l624``: the same on 625 / 624 lanes (an
 odd width does not vectorise); ``default``: ``SimulationConfig()`` (shrinking lanes,
-parked stars, lanes a multiple of 8); ``f32``: the default with float32 forces
+parked stars, lanes a multiple of 8); ``inner5``: the default with ``inner_rtol=1e-5`` (the
+default until the third stop of 2026-11-26); ``f32``: the default with float32 forces
 (``force_dtype``); ``rkn``: the Runge–Kutta–Nyström pair
 ``dprkn6`` at rtol 1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
 seconds (CPU time of this process: steadier than wall time on a shared machine), the total
@@ -39,7 +40,7 @@ def _parse():
     p.add_argument("--devices", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configs", type=str, default="previous,shrink,default",
-                   help="comma-separated: previous, shrink, parked, l625, l624, default, f32, rkn")
+                   help="comma-separated: previous, shrink, parked, l625, l624, default, inner5, f32, rkn")
     p.add_argument("--bands", action="store_true", help="steps by apocentre band (of the first configuration)")
     return p.parse_args()
 
@@ -63,6 +64,7 @@ CONFIGS = {
     "l624": lambda: S.SimulationConfig(lanes=624),
     "f32": lambda: S.SimulationConfig(force_dtype=jnp.float32),
     "default": lambda: S.SimulationConfig(),
+    "inner5": lambda: S.SimulationConfig(inner_rtol=1e-5),
     "rkn": lambda: S.SimulationConfig(tracer_method="dprkn6", tracer_rtol=1e-5, inner_rtol=3e-4, park_rtol=1e-2),
 }
 CONFIGS["l625"] = CONFIGS["parked"]  # the same configuration, named for the lane-width comparison

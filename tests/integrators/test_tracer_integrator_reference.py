@@ -4,7 +4,7 @@ What ``simulate`` does with the stars (``jaxgal.simulation.evolve_tracers`` with
 ``SimulationConfig()``): ``ErrorControlledRK(config.tracer_method)`` — Dormand–Prince 5(4)
 with per-orbit error control on load-balanced, shrinking lanes — with one rtol per star:
 ``tracer_rtol`` (1e-7) for stars that can reach the summaries' volume, ``inner_rtol``
-(1e-5) for stars whose apocentre lies inside ``inner_radius`` (20 kpc) and, for the
+(1e-4) for stars whose apocentre lies inside ``inner_radius`` (20 kpc) and, for the
 *parked* stars (apocentre inside ``park_radius``, 10 kpc), ``park_rtol`` (1e-3) with a
 budget of ``park_max_steps`` (2000) steps; in the MW-centred, non-inertial frame with the
 LMC's tidal field. Here the stars are given the rtol and budget of their class by their
