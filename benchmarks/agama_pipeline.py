@@ -7,7 +7,8 @@ One simulation at ``jaxgal.simulation.FIDUCIAL_THETA`` (Brooks et al.), stage by
 
 - **jaxgal** (``--devices`` host CPU devices): ``simulate`` whole (compile = first − steady
   call, steady = best of ``--repeats``), and its stages each jitted on its own: DF build +
-  sample, two-body orbit, tracers (dopri5, per-star rtol 1e-7 / 1e-5 inside 20 kpc).
+  sample, two-body orbit, tracers (dopri5, per-star rtol 1e-7 / 1e-4 inside 20 kpc, parked
+  stars at 1e-3: ``SimulationConfig()``).
 - **AGAMA** (``--threads`` OpenMP threads): the same Milky Way from AGAMA components (NFW,
   the three Miyamoto–Nagai discs, a Spheroid bulge; checked against jaxgal before timing);
   the stellar halo from its QuasiSpherical DF (β0, Spheroid tracer) in the spherically

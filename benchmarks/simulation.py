@@ -36,6 +36,11 @@ Sections (all in one run, seeded):
    the tracer stage of the same simulation — at dt = 0.4 Myr (0.5 with ``--quick``) on
    ``--gala-n`` stars (2,000), its wall time extrapolated linearly to n, the ratio to
    jaxgal's tracer stage, and its median position error at 30–160 kpc against the reference.
+7. **AGAMA's per-simulation pipeline** where ``import agama`` works (``--no-agama``: skip):
+   ``benchmarks/agama_pipeline.py`` run after the sections above with the same ``--n`` and
+   devices (``--agama-threads`` OpenMP threads, 2): AGAMA's DF sample, LMC orbit and tracer
+   orbits in the moving potential beside jaxgal's ``simulate`` at the fiducial θ, measured
+   in that process one after the other; its records go under ``"agama_pipeline"``.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ def _parse():
     p.add_argument("--no-gala", action="store_true")
     p.add_argument("--no-convergence", action="store_true")
     p.add_argument("--no-batch", action="store_true")
+    p.add_argument("--no-agama", action="store_true", help="skip section 7 (AGAMA's pipeline)")
+    p.add_argument("--agama-threads", type=int, default=2, help="AGAMA's OpenMP threads in section 7 (default 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gala-n", type=int, default=2000, help="stars gala integrates (wall extrapolated to --n)")
     p.add_argument("--draws", type=int, default=0,
@@ -196,6 +203,29 @@ def poisson_units(particles_a, particles_ref):
     return np.asarray(jg.observables.poisson_deviation(sa, sr))
 
 
+def agama_section(args, n, n_devices, records):
+    """Section 7: ``agama_pipeline.py`` in a subprocess (it sets its own host devices and
+    AGAMA's threads), its output shown as it runs and its JSON records kept."""
+    try:
+        import agama  # noqa: F401
+    except ImportError as err:
+        print(f"\n7. AGAMA's pipeline: not run, AGAMA is not importable here ({type(err).__name__}: {err})")
+        records["agama_pipeline"] = None
+        return
+    import subprocess
+    import tempfile
+
+    print(f"\n7. AGAMA's per-simulation pipeline (benchmarks/agama_pipeline.py, {n_devices} devices, "
+          f"{args.agama_threads} AGAMA threads)", flush=True)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agama_pipeline.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "agama_pipeline.json")
+        subprocess.run([sys.executable, script, "--n", str(n), "--devices", str(n_devices),
+                        "--threads", str(args.agama_threads), "--seed", str(args.seed), "--json", out], check=True)
+        with open(out) as fh:
+            records["agama_pipeline"] = json.load(fh)
+
+
 def prior_draws_section(args, records):
     """Section 6: seconds per simulation over prior draws, default vs the previous tracer
     numerics in the same run, and every summary against a converged reference."""
@@ -310,7 +340,7 @@ def main():
     try:
         import agama  # noqa: F401
 
-        print("AGAMA is importable, but this benchmark does not drive it yet")
+        print("AGAMA is importable: section 7 runs its per-simulation pipeline" + (" (skipped: --no-agama)" if args.no_agama else ""))
     except ImportError as err:
         print(f"AGAMA: not importable here ({type(err).__name__}: {err}); no AGAMA column")
     records: dict = {"n": n, "devices": len(devices), "platform": devices[0].platform}
@@ -428,6 +458,9 @@ def main():
 
     if args.draws:
         prior_draws_section(args, records)
+
+    if not args.no_agama and not args.draws_only:
+        agama_section(args, n, len(devices), records)
 
     if args.json:
         with open(args.json, "w") as fh:
