@@ -96,8 +96,11 @@ class SimulationConfig(eqx.Module):
     apocentre lies inside `inner_radius` [kpc] (20: they never reach the summaries'
     30–160 kpc; at 1e-3 some did), or a fixed-step method (``"leapfrog"``,
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
-    (None: automatic). `lane_shrink` (8): once the queue of stars is empty, the lanes still
-    running are packed into 1/8 of the width, then 1/64 (same results, a cheaper tail).
+    (None: automatic). `lane_shrink` (64): once the queue of stars is empty, the lanes
+    still running are packed into 1/64 of the width, rounded down to a multiple of 8 (none
+    below 8; same results, a cheaper tail; each narrower phase is another copy of the step in the compiled program, and
+    with the parked stars' budgets the tail is short: 64 compiles ~6 s faster than 8, 1/8
+    then 1/64, at the same speed — ``benchmarks/README.md``, "The inner tier at 1e-4").
     **Parked stars**: with `park_radius` [kpc] set (default 10; None: off), stars whose
     monopole apocentre at −t_infall lies inside it are integrated at
     `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase
@@ -129,7 +132,7 @@ class SimulationConfig(eqx.Module):
     park_rtol: float = eqx.field(static=True, default=1e-3)
     park_max_steps: int = eqx.field(static=True, default=2000)
     lanes: int | None = eqx.field(static=True, default=None)
-    lane_shrink: int = eqx.field(static=True, default=8)
+    lane_shrink: int = eqx.field(static=True, default=64)
     force_dtype: Any = eqx.field(static=True, default=None)
     devices: tuple | None = eqx.field(static=True, default=None)
     df_n_grid: int = eqx.field(static=True, default=256)
