@@ -4,6 +4,7 @@ file layout is described in ``_suite``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -36,9 +37,13 @@ def _check_settings(out_dir: str, settings: dict) -> None:
             old = json.load(fh)
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
         if diff:
+            legacy = "config" in diff and old.get("config") == "SimulationConfig()"
             raise ValueError(
                 f"{out_dir} holds a suite with different settings {diff} (existing, requested); "
                 "use another folder or the same settings to resume"
+                + ("; this suite was written by a jaxgal that recorded only the non-default "
+                   "SimulationConfig fields, and the defaults have changed since (docs/simulation.md, "
+                   "Throughput): resume it with the version that started it" if legacy else "")
             )
     else:
         os.makedirs(out_dir, exist_ok=True)
@@ -54,10 +59,18 @@ def _is_default(model: SimulationModel) -> bool:
     return model.as_dict() == SimulationModel().as_dict()
 
 
+def config_record(config: SimulationConfig) -> str:
+    """Every field of ``config`` with its value, defaults included: what a suite's settings
+    record, so that a change of the defaults between versions cannot resume a suite with
+    other numerics (``repr`` shows only the fields that differ from the defaults)."""
+    fields = ", ".join(f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config))
+    return f"{type(config).__name__}({fields})"
+
+
 def _settings_of(n_sims, seed, n_particles, chunk_size, config, model, summary_config) -> dict:
     return dict(
         n_sims=n_sims, seed=int(seed), n_particles=n_particles, chunk_size=chunk_size,
-        config=repr(config), summary_config=repr(summary_config), theta_names=list(THETA_NAMES),
+        config=config_record(config), summary_config=repr(summary_config), theta_names=list(THETA_NAMES),
         **({} if _is_default(model) else {"model": model.as_dict()}),
     )
 

@@ -75,3 +75,30 @@ def test_chunk_quality_counts_failures():
     q = chunk_quality(arrays, p)
     assert q == dict(n_sims=2, c200_clipped=1, flagged_bins=1, sims_with_flagged_bins=1,
                      failed_integrations=1, nonfinite_values={"derived_m_mw_50": 1})
+
+
+def test_settings_record_every_config_field_and_refuse_legacy_suites(tmp_path):
+    """A suite's settings record every SimulationConfig field with its value, defaults
+    included (``repr`` hides the defaults, so a change of the defaults between versions
+    would have resumed a suite with other numerics); a suite written with the old,
+    defaults-hidden record refuses to resume, saying why."""
+    import dataclasses
+
+    from jaxgal.simulation._chunk import _check_settings, _settings_of, config_record
+
+    cfg = S.SimulationConfig()
+    rec = config_record(cfg)
+    for f in dataclasses.fields(cfg):
+        assert f"{f.name}={getattr(cfg, f.name)!r}" in rec, f.name
+    assert "inner_rtol=0.0001" in rec and "lane_shrink=64" in rec  # the current defaults
+    assert config_record(S.SimulationConfig(inner_rtol=1e-5)) != rec
+    settings = _settings_of(4, 0, 100, 2, cfg, S.SimulationModel(), None)
+    assert settings["config"] == rec
+    legacy = dict(settings, config="SimulationConfig()")
+    os.makedirs(tmp_path / "old")
+    with open(tmp_path / "old" / "suite.json", "w") as fh:
+        json.dump(legacy, fh)
+    with pytest.raises(ValueError, match="recorded only the non-default"):
+        _check_settings(str(tmp_path / "old"), settings)
+    _check_settings(str(tmp_path / "new"), settings)  # a new folder: written, then resumable
+    _check_settings(str(tmp_path / "new"), settings)
