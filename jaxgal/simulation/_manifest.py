@@ -4,7 +4,8 @@
 and usable on any suite folder, including one written before manifests existed) writes
 
 - ``suite``: the settings of ``suite.json`` (n_sims, seed, n_particles, chunk_size, the
-  simulation and summary configurations' ``repr``, θ names);
+  simulation configuration with every field's value, the summary configuration's
+  ``repr``, θ names);
 - ``writers``: each distinct software environment that wrote chunks (jaxgal, jax, jaxlib,
   equinox, numpy and Python versions, the git commit of the jaxgal checkout when it is one,
   with ``-dirty`` for uncommitted changes, the JAX platform and device count);
