@@ -37,7 +37,8 @@ def _check_settings(out_dir: str, settings: dict) -> None:
             old = json.load(fh)
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
         if diff:
-            legacy = "config" in diff and old.get("config") == "SimulationConfig()"
+            recorded = str(old.get("config", ""))
+            legacy = "config" in diff and not all(f"{f.name}=" in recorded for f in dataclasses.fields(SimulationConfig))
             raise ValueError(
                 f"{out_dir} holds a suite with different settings {diff} (existing, requested); "
                 "use another folder or the same settings to resume"

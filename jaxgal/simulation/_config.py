@@ -97,10 +97,11 @@ class SimulationConfig(eqx.Module):
     30–160 kpc; at 1e-3 some did), or a fixed-step method (``"leapfrog"``,
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
     (None: automatic). `lane_shrink` (64): once the queue of stars is empty, the lanes
-    still running are packed into 1/64 of the width, rounded down to a multiple of 8 (none
-    below 8; same results, a cheaper tail; each narrower phase is another copy of the step in the compiled program, and
-    with the parked stars' budgets the tail is short: 64 compiles ~6 s faster than 8, 1/8
-    then 1/64, at the same speed — ``benchmarks/README.md``, "The inner tier at 1e-4").
+    still running are packed into 1/64 of the width, rounded down to a multiple of 8 (no
+    packing below 8 lanes): the same results, a cheaper tail. Every narrower phase is
+    another copy of the step in the compiled program; with the parked stars' budgets the
+    tail is short, and 8 (1/8, then 1/64) ran no faster but compiled ~6 s longer
+    (``benchmarks/README.md``, "The inner tier at 1e-4").
     **Parked stars**: with `park_radius` [kpc] set (default 10; None: off), stars whose
     monopole apocentre at −t_infall lies inside it are integrated at
     `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase

@@ -100,5 +100,15 @@ def test_settings_record_every_config_field_and_refuse_legacy_suites(tmp_path):
         json.dump(legacy, fh)
     with pytest.raises(ValueError, match="recorded only the non-default"):
         _check_settings(str(tmp_path / "old"), settings)
+    with open(tmp_path / "old" / "suite.json", "w") as fh:  # an old record of a non-default config
+        json.dump(dict(settings, config="SimulationConfig(tracer_rtol=1e-06)"), fh)
+    with pytest.raises(ValueError, match="recorded only the non-default"):
+        _check_settings(str(tmp_path / "old"), settings)
+    other = _settings_of(4, 0, 100, 2, S.SimulationConfig(inner_rtol=1e-5), S.SimulationModel(), None)
+    with open(tmp_path / "old" / "suite.json", "w") as fh:  # a full record that differs: the plain message
+        json.dump(other, fh)
+    with pytest.raises(ValueError, match="different settings") as err:
+        _check_settings(str(tmp_path / "old"), settings)
+    assert "non-default" not in str(err.value)
     _check_settings(str(tmp_path / "new"), settings)  # a new folder: written, then resumable
     _check_settings(str(tmp_path / "new"), settings)
