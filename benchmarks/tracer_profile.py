@@ -7,7 +7,8 @@ of ``benchmarks/simulation.py`` section 6): the front stages (MW, LMC orbit, DF 
 sample, per-star tolerances) in one jitted call, then the tracer stage
 (``jaxgal.simulation.evolve_tracers``) under each configuration — ``previous``: no parked
 stars, full-width lanes, float64 forces (the numerics before the shrinking lanes and the
-parked stars), ``shrink``: shrinking lanes only; ``parked``: shrinking lanes and parked
+parked stars), ``shrink``: shrinking lanes only (``lane_shrink=8``, as in the historical
+configurations up to ``l624``); ``parked``: shrinking lanes and parked
 stars within 10 kpc on 625 lanes (the default before lane widths became multiples of 8;
 625 = 20,000 stars / 2 devices / 16); ``l625`` / ``l624``: the same on 625 / 624 lanes (an
 odd width does not vectorise); ``default``: ``SimulationConfig()`` (shrinking lanes,
@@ -59,9 +60,10 @@ from jaxgal import simulation as S  # noqa: E402
 
 CONFIGS = {
     "previous": lambda: S.SimulationConfig(park_radius=None, lane_shrink=1),
-    "shrink": lambda: S.SimulationConfig(park_radius=None),
-    "parked": lambda: S.SimulationConfig(lanes=625),
-    "l624": lambda: S.SimulationConfig(lanes=624),
+    # the historical configurations keep the shrink factor they were measured with
+    "shrink": lambda: S.SimulationConfig(park_radius=None, lane_shrink=8),
+    "parked": lambda: S.SimulationConfig(lanes=625, lane_shrink=8),
+    "l624": lambda: S.SimulationConfig(lanes=624, lane_shrink=8),
     "f32": lambda: S.SimulationConfig(force_dtype=jnp.float32),
     "default": lambda: S.SimulationConfig(),
     "inner5": lambda: S.SimulationConfig(inner_rtol=1e-5),
