@@ -205,13 +205,8 @@ def poisson_units(particles_a, particles_ref):
 
 def agama_section(args, n, n_devices, records):
     """Section 7: ``agama_pipeline.py`` in a subprocess (it sets its own host devices and
-    AGAMA's threads), its output shown as it runs and its JSON records kept."""
-    try:
-        import agama  # noqa: F401
-    except ImportError as err:
-        print(f"\n7. AGAMA's pipeline: not run, AGAMA is not importable here ({type(err).__name__}: {err})")
-        records["agama_pipeline"] = None
-        return
+    AGAMA's threads), its output shown as it runs and its JSON records kept. Called only
+    where ``import agama`` works (``main`` checks once)."""
     import subprocess
     import tempfile
 
@@ -340,9 +335,11 @@ def main():
     try:
         import agama  # noqa: F401
 
+        has_agama = True
         print("AGAMA is importable: section 7 runs its per-simulation pipeline" + (" (skipped: --no-agama)" if args.no_agama else ""))
     except ImportError as err:
-        print(f"AGAMA: not importable here ({type(err).__name__}: {err}); no AGAMA column")
+        has_agama = False
+        print(f"AGAMA: not importable here ({type(err).__name__}: {err}); section 7 (AGAMA's pipeline) is not run")
     records: dict = {"n": n, "devices": len(devices), "platform": devices[0].platform}
     theta = dict(S.FIDUCIAL_THETA)
     key = jax.random.PRNGKey(args.seed)
@@ -459,8 +456,10 @@ def main():
     if args.draws:
         prior_draws_section(args, records)
 
-    if not args.no_agama and not args.draws_only:
+    if has_agama and not args.no_agama:
         agama_section(args, n, len(devices), records)
+    else:
+        records["agama_pipeline"] = None
 
     if args.json:
         with open(args.json, "w") as fh:
