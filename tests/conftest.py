@@ -27,6 +27,18 @@ DATA = os.path.join(HERE, "data")
 SHARED_REFERENCE = os.path.abspath(os.path.join(HERE, "..", "..", "shared", "reference"))
 ROOT = os.path.dirname(HERE)
 
+#: JAX's persistent compilation cache for the test run: a program that several tests (or
+#: both pytest-xdist workers) compile with identical HLO, e.g. ``simulate`` at the same
+#: shapes, is compiled once and read back after (the key is the HLO, the compile options and
+#: the jax/jaxlib versions, so a code change can never reuse a stale program). Programs
+#: compiling in under a second are not stored. The cache lives in ``.pytest_cache/jax`` and
+#: so also serves later runs; ``JAXGAL_TEST_COMPILE_CACHE=<dir>`` moves it, ``=off`` turns
+#: it off.
+_COMPILE_CACHE = os.environ.get("JAXGAL_TEST_COMPILE_CACHE", os.path.join(ROOT, ".pytest_cache", "jax"))
+if _COMPILE_CACHE.lower() not in ("off", "0", ""):
+    jax.config.update("jax_compilation_cache_dir", _COMPILE_CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
 #: Test folders run under jax.numpy_dtype_promotion("strict").
 STRICT_PACKAGES = ("potentials", "integrators", "satellites", "df", "frames", "simulation")
 
