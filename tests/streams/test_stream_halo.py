@@ -29,10 +29,13 @@ def test_flattened_fit_of_another_milky_way_model():
     """The flattened-halo fit of MilkyWayPotential2022's accelerations (a different disc,
     bulge and nucleus, and a spherical NFW halo; σ = 0.1 km/s/Myr at 15 points along GD-1):
     the fitted model reproduces the enclosed mass within 14 kpc and its q_z interval
-    contains 1 (a spherical halo)."""
+    contains 1 (a spherical halo). Two chains of 200 warm-up steps and 200 draws: with 100 +
+    100 the split R̂ exceeded 1.1 for 1 of 12 keys (1.26; the others 1.00–1.08), so the
+    convergence check was at the mercy of round-off; with 200 + 200 it is 1.00–1.02 for the
+    keys tried."""
     pot = jg.potentials.MilkyWayPotential2022()
     ad = _data(pot)
-    fit = _halo.fit_halo(jax.random.key(4), ad, "flattened", n_chains=2, n_warmup=100, n_samples=100, n_starts=8)
+    fit = _halo.fit_halo(jax.random.key(4), ad, "flattened", n_chains=2, n_warmup=200, n_samples=200, n_starts=8)
     s = fit.summary()
     assert s["q_z"]["lo95"] <= 1.0 <= s["q_z"]["hi95"], s["q_z"]
     assert fit.optima and fit.modes[0]["rhat"] < 1.1
