@@ -3,9 +3,14 @@
     python benchmarks/step_cost.py [--devices 2] [--n 20000]
 
 1. **Per step**: the fiducial simulation's tracers (20,000 stars from the DF at −2.2 Gyr, the
-   Milky Way plus the LMC's tidal term on jaxgal's two-body orbit), dopri5 on lanes at the
-   simulation's per-star tolerances, no parked stars: CPU seconds of this process (both
-   device threads) over the total steps, best of 3 — ns of CPU per dopri5 step.
+   Milky Way plus the LMC's tidal term on jaxgal's two-body orbit) through
+   ``simulation.evolve_tracers``, the tracer stage exactly as ``simulate`` runs it (dopri5
+   on lanes, the per-star tolerances, the parked stars' step budgets, ``lanes`` and
+   ``lane_shrink`` of ``SimulationConfig()``): CPU seconds of this process (both device
+   threads) over the total steps, best of 3 — ns of CPU per dopri5 step. (Until the fourth
+   stop of issue 11 it ran its own solver, with three lane phases and no budgets: a change
+   of the bulge's force measured −5 % there, −1 % in this program and +5 to +25 % in
+   ``simulation.py --draws``.)
 2. **Per force evaluation**: each term vmapped over 624 lanes inside a ``fori_loop`` of
    2,000 calls (ns per evaluation), including the generic spherical form of the Hernquist
    force (``AbstractSphericalPotential._gradient``) beside Hernquist's own.
@@ -45,7 +50,6 @@ import numpy as np  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 from jaxgal import simulation as S  # noqa: E402
-from jaxgal.integrators import ErrorControlledRK, integrate_orbits  # noqa: E402
 from jaxgal.integrators._terms import as_force_term  # noqa: E402
 from jaxgal.potentials import AbstractSphericalPotential  # noqa: E402
 from jaxgal.satellites import SatelliteInHostFrame  # noqa: E402
@@ -70,13 +74,14 @@ def main():
     orbit, _ = S.lmc_orbit(models, th, S.present_day_lmc(th, model), model, base)
     df, w0 = S.initial_halo(models.mw, th, jax.random.PRNGKey(1), ARGS.n, model, base)
     rtol = S.tracer_tolerances(df, w0, base)
+    budgets = S.tracer_step_budgets(df, w0, base)
     tidal = SatelliteInHostFrame(models.lmc, orbit)
 
-    solver = ErrorControlledRK("dopri5", rtol=rtol, lanes=624)
-    run = jax.jit(lambda w: integrate_orbits(models.mw, w, -model.t_infall, 0.0, solver=solver, extra_terms=(tidal,),
-                                             devices=tuple(jax.devices())))
-    cpu, res = _best(run, w0, repeats=3, clock=time.process_time)
-    steps = int(np.asarray(res.n_steps).sum())
+    # the tracer stage exactly as simulate runs it (evolve_tracers: the config's lanes,
+    # lane_shrink and parked-star budgets)
+    run = jax.jit(lambda w: S.evolve_tracers(models, orbit, w, rtol, model, base, tuple(jax.devices()), budgets))
+    cpu, (_, n_steps) = _best(run, w0, repeats=3, clock=time.process_time)
+    steps = int(np.asarray(n_steps).sum())
     print(f"1. tracers of the fiducial simulation, {ARGS.n} stars, {len(jax.devices())} devices: CPU {cpu:.3f} s, "
           f"{steps / 1e6:.2f} M steps, {cpu / steps * 1e9:.0f} ns of CPU per dopri5 step")
     if ARGS.only_steps:

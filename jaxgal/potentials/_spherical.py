@@ -272,17 +272,10 @@ class PowerLawCutoff(AbstractSphericalPotential):
         safe = r2 > 0
         r2s = jnp.where(safe, r2, 1.0)
         m = self.mass * gammainc_series(1.5 - 0.5 * self.alpha, r2s * (1.0 / self.r_c**2))
-        # G M(<r) / r³ as a division, not G M(<r) rsqrt(r²)³: XLA:CPU fuses a chain of cheap
-        # operations (the series' ~110 multiply-adds) into its consumer and evaluates it once
-        # per element of that consumer — in the integrators, once for each of the three
-        # acceleration components of the (lanes, 6) state derivative — but keeps an
-        # expensive operation (a division) with a reused result in a kernel of its own, so
-        # the series now runs once per star. −5 % CPU per dopri5 step of the simulation's
-        # tracers (``benchmarks/step_cost.py --only-steps``, five interleaved pairs: −8 to
-        # +3 %). The tangents of float32 forces are float64 (``GravityTerm``), so the r⁶ of
-        # the quotient rule does not underflow.
-        c = (U.G * m) / (r2s * jnp.sqrt(r2s))
-        return jnp.where(safe, c, 0.0) * x
+        # 1/r³ as rsqrt(r²)³ (tangents finite in float32 down to r ~ 1e-12 kpc; see
+        # AbstractSphericalPotential._gradient)
+        inv_r = jax.lax.rsqrt(r2s)
+        return jnp.where(safe, U.G * m * inv_r * inv_r * inv_r, 0.0) * x
 
     def _potential_r(self, r):
         a2 = 1.0 - 0.5 * self.alpha
