@@ -31,13 +31,15 @@ ROOT = os.path.dirname(HERE)
 #: both pytest-xdist workers) compile with identical HLO, e.g. ``simulate`` at the same
 #: shapes, is compiled once and read back after (the key is the HLO, the compile options and
 #: the jax/jaxlib versions, so a code change can never reuse a stale program). Programs
-#: compiling in under a second are not stored. The cache lives in ``.pytest_cache/jax`` and
-#: so also serves later runs; ``JAXGAL_TEST_COMPILE_CACHE=<dir>`` moves it, ``=off`` turns
-#: it off.
-_COMPILE_CACHE = os.environ.get("JAXGAL_TEST_COMPILE_CACHE", os.path.join(ROOT, ".pytest_cache", "jax"))
+#: compiling in under a second are not stored. The cache lives in ``.pytest_cache/jax-lru`` and
+#: so also serves later runs; every code change adds ~20 MB of new programs, so it is held
+#: to 512 MB, least recently used evicted first. ``JAXGAL_TEST_COMPILE_CACHE=<dir>`` moves
+#: it, ``=off`` turns it off.
+_COMPILE_CACHE = os.environ.get("JAXGAL_TEST_COMPILE_CACHE", os.path.join(ROOT, ".pytest_cache", "jax-lru"))
 if _COMPILE_CACHE.lower() not in ("off", "0", ""):
     jax.config.update("jax_compilation_cache_dir", _COMPILE_CACHE)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    jax.config.update("jax_compilation_cache_max_size", 512 * 2**20)
 
 #: Test folders run under jax.numpy_dtype_promotion("strict").
 STRICT_PACKAGES = ("potentials", "integrators", "satellites", "df", "frames", "simulation")
