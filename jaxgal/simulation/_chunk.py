@@ -37,8 +37,7 @@ def _check_settings(out_dir: str, settings: dict) -> None:
             old = json.load(fh)
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
         if diff:
-            recorded = str(old.get("config", ""))
-            legacy = "config" in diff and not all(f"{f.name}=" in recorded for f in dataclasses.fields(SimulationConfig))
+            legacy = "config" in diff and not _records_every_field(str(old.get("config", "")))
             raise ValueError(
                 f"{out_dir} holds a suite with different settings {diff} (existing, requested); "
                 "use another folder or the same settings to resume"
@@ -66,6 +65,12 @@ def config_record(config: SimulationConfig) -> str:
     other numerics (``repr`` shows only the fields that differ from the defaults)."""
     fields = ", ".join(f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config))
     return f"{type(config).__name__}({fields})"
+
+
+def _records_every_field(recorded: str) -> bool:
+    """Whether a stored configuration string names every SimulationConfig field, as
+    :func:`config_record` writes it (older suites stored ``repr``, which hides defaults)."""
+    return all(f"{f.name}=" in recorded for f in dataclasses.fields(SimulationConfig))
 
 
 def _settings_of(n_sims, seed, n_particles, chunk_size, config, model, summary_config) -> dict:
