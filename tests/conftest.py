@@ -33,7 +33,8 @@ ROOT = os.path.dirname(HERE)
 #: the jax/jaxlib versions, so a code change can never reuse a stale program). Programs
 #: compiling in under a second are not stored. The cache lives in ``.pytest_cache/jax-lru`` and
 #: so also serves later runs; every code change adds ~20 MB of new programs, so it is held
-#: to 512 MB, least recently used evicted first. ``JAXGAL_TEST_COMPILE_CACHE=<dir>`` moves
+#: to 512 MB, least recently used evicted first (JAX's LRU cache; it needs ``filelock``, a
+#: test extra). ``JAXGAL_TEST_COMPILE_CACHE=<dir>`` moves
 #: it, ``=off`` turns it off.
 _COMPILE_CACHE = os.environ.get("JAXGAL_TEST_COMPILE_CACHE", os.path.join(ROOT, ".pytest_cache", "jax-lru"))
 if _COMPILE_CACHE.lower() not in ("off", "0", ""):
