@@ -3,7 +3,7 @@
 - float64 on, and **two CPU devices** (equinox's habit), so that the sharded paths run in
   process; a device count already set in ``XLA_FLAGS`` wins.
 - **Strict dtype promotion** for the tests of the packages whose code is checked under it
-  (``STRICT_PACKAGES``), by an autouse fixture; the other packages' tests run with JAX's
+  (``STRICT_PACKAGES``), by a module-scoped autouse fixture; the other packages' tests run with JAX's
   default promotion.
 - Shapes checked at run time: ``pyproject.toml`` runs pytest with jaxtyping + beartype on
   the same packages.
@@ -59,12 +59,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _strict_dtype_promotion(request):
+    """Strict promotion for a whole test module of ``STRICT_PACKAGES``, set in JAX's global
+    configuration rather than its thread-local context: module-scoped fixtures (set up
+    before any function-scoped one) and the threads of a Dask ``LocalCluster`` then trace
+    under the same rule as the tests, and so reuse the tests' compiled programs (the jit
+    cache is keyed on the promotion rule)."""
     rel = os.path.relpath(str(request.node.path), HERE).split(os.sep)
     if len(rel) > 1 and rel[0] in STRICT_PACKAGES:
-        with jax.numpy_dtype_promotion("strict"):
+        old = jax.config.jax_numpy_dtype_promotion
+        jax.config.update("jax_numpy_dtype_promotion", "strict")
+        try:
             yield
+        finally:
+            jax.config.update("jax_numpy_dtype_promotion", old)
     else:
         yield
 

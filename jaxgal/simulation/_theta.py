@@ -113,9 +113,14 @@ FIDUCIAL_THETA: dict[str, float] = {
 
 def as_theta(theta) -> Theta:
     """A :class:`Theta` from a mapping with the 12 names, a (..., 12) array in Table 1
-    order, or a :class:`Theta`. Raises naming missing or unknown keys, or a wrong shape."""
+    order, or a :class:`Theta`. Raises naming missing or unknown keys, or a wrong shape.
+
+    The fields are strongly typed arrays of the input's float dtype, whatever the form: a
+    mapping of Python floats (weakly typed in JAX) and a NumPy row of the same values give
+    the same abstract values, so a jitted consumer (``simulate``) traces and compiles once
+    for both."""
     if isinstance(theta, Theta):
-        return Theta(*(jnp.asarray(v) for v in theta))
+        return Theta(*(_strong(jnp.asarray(v)) for v in theta))
     if isinstance(theta, Mapping):
         missing = [k for k in THETA_NAMES if k not in theta]
         extra = [k for k in theta if k not in THETA_NAMES]
@@ -123,13 +128,19 @@ def as_theta(theta) -> Theta:
             raise ValueError(
                 f"theta needs exactly the Table 1 names {list(THETA_NAMES)}; missing {missing}, unknown {extra}"
             )
-        return Theta(*(as_float_array(theta[k], f"theta[{k!r}]") for k in THETA_NAMES))
+        return Theta(*(_strong(as_float_array(theta[k], f"theta[{k!r}]")) for k in THETA_NAMES))
     arr = as_float_array(theta, "theta")
     if arr.ndim == 0 or arr.shape[-1] != len(THETA_NAMES):
         raise ValueError(
             f"theta as an array needs a last axis of length 12 in the order {list(THETA_NAMES)}; got shape {arr.shape}"
         )
+    arr = _strong(arr)
     return Theta(*(arr[..., i] for i in range(len(THETA_NAMES))))
+
+
+def _strong(v):
+    """``v`` without JAX's weak type (Python scalars are weak; the dtype is kept)."""
+    return jnp.asarray(v, dtype=v.dtype)
 
 
 #: The range :func:`check_theta` accepts for each parameter (unit; open/closed ends), wider

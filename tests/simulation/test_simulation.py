@@ -51,6 +51,11 @@ def test_theta_conversions_and_errors():
     assert arr.shape == (12,)
     th2 = S.as_theta(arr)
     assert all(float(a) == float(b) for a, b in zip(th, th2))
+    # a mapping of Python floats (weakly typed in JAX), a NumPy row and a Theta give the
+    # same abstract values, so that simulate compiles one program for all of them
+    row = np.asarray([S.FIDUCIAL_THETA[k] for k in S.THETA_NAMES])
+    avals = {jax.typeof(v) for t in (th, th2, S.as_theta(row), S.as_theta(th)) for v in t}
+    assert avals == {jax.core.ShapedArray((), np.float64)}, avals
     with pytest.raises(ValueError, match="missing"):
         S.as_theta({k: v for k, v in S.FIDUCIAL_THETA.items() if k != "beta0"})
     with pytest.raises(ValueError, match="length 12"):
