@@ -24,6 +24,19 @@ from ..integrators import FIXED_STEP_METHODS
 __all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "ORBIT_METHODS"]
 
 #: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
+def _dtype_name(dtype) -> str | None:
+    """A float dtype's name (``jnp.float32`` and ``"float32"`` alike), or None."""
+    if dtype is None:
+        return None
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"SimulationConfig: bulge_dtype must be a float dtype or None; got {dtype!r}") from err
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(f"SimulationConfig: bulge_dtype must be a float dtype or None; got {dtype!r}")
+    return dt.name
+
+
 TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8", "dprkn6")
 #: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
 ORBIT_METHODS = ("rk4", "leapfrog", "dopri8")
@@ -112,7 +125,14 @@ class SimulationConfig(eqx.Module):
     the converged reference as with float64 forces, but single orbits lose accuracy (0.17
     km/s after 2.2 Gyr against a 0.1 km/s bound) and finite differences of the output turn
     noisy (a derivative checked against them misses by 4 %), so the default None keeps the
-    forces in the state's dtype (``docs/simulation.md``, Throughput). `devices`:
+    forces in the state's dtype (``docs/simulation.md``, Throughput). `bulge_dtype`
+    (``"float32"``; None: the state's dtype): the precision of the incomplete-gamma series
+    that gives the bulge's M(<r) in the tracers' force (``PowerLawCutoff(series_dtype=)``):
+    half the terms in float32 vectors, −16 % per dopri5 step here; the bulge's M(<r) is then
+    within 4e-6 of float64 inside 9.4 kpc (r_c √20) and 1.1e-8 beyond, so the stars that
+    reach the summaries feel a force error ≲ 1e-8 of the total, and the summaries of 20
+    prior draws are as close to the converged reference as before (``benchmarks/README.md``,
+    "The bulge's series in float32"). `devices`:
     devices to split the stars over (None: ``integrate_orbits``' default, all devices when
     each gets at least 1,024 stars; :func:`simulate_batch` splits simulations instead).
 
@@ -135,6 +155,7 @@ class SimulationConfig(eqx.Module):
     lanes: int | None = eqx.field(static=True, default=None)
     lane_shrink: int = eqx.field(static=True, default=64)
     force_dtype: Any = eqx.field(static=True, default=None)
+    bulge_dtype: str | None = eqx.field(static=True, default="float32", converter=_dtype_name)
     devices: tuple | None = eqx.field(static=True, default=None)
     df_n_grid: int = eqx.field(static=True, default=256)
     df_r_min: float = eqx.field(static=True, default=1e-3)

@@ -31,7 +31,7 @@ from jaxtyping import Array, Float
 from .. import frames
 from ..df import ConstantBetaDF, stellar_halo_density
 from ..integrators import RK4, Diffrax, ErrorControlledRK, Leapfrog, integrate_orbits, solver_from_method
-from ..potentials import CompositePotential, Hernquist, lmc, milky_way, solve_c200
+from ..potentials import CompositePotential, Hernquist, PowerLawCutoff, lmc, milky_way, solve_c200
 from ..satellites import (
     ChandrasekharFriction,
     SatelliteInHostFrame,
@@ -171,10 +171,23 @@ def evolve_tracers(
     else:
         solver = solver_from_method(config.tracer_method, config.tracer_dt)
     res = integrate_orbits(
-        models.mw, w0, -model.t_infall, 0.0, solver=solver, extra_terms=(SatelliteInHostFrame(models.lmc, orbit),),
-        force_dtype=config.force_dtype, devices=devices,
+        _tracer_milky_way(models.mw, config), w0, -model.t_infall, 0.0, solver=solver,
+        extra_terms=(SatelliteInHostFrame(models.lmc, orbit),), force_dtype=config.force_dtype, devices=devices,
     )
     return res.w, res.n_steps
+
+
+def _tracer_milky_way(mw: CompositePotential, config: SimulationConfig) -> CompositePotential:
+    """The Milky Way whose force moves the tracers: ``mw`` with its bulge's series in
+    ``config.bulge_dtype`` (the same parameters; other components unchanged)."""
+    if config.bulge_dtype is None or "bulge" not in mw.names:
+        return mw
+    comps = tuple(
+        PowerLawCutoff(c.mass, c.alpha, c.r_c, series_dtype=config.bulge_dtype)
+        if name == "bulge" and isinstance(c, PowerLawCutoff) else c
+        for name, c in zip(mw.names, mw.components)
+    )
+    return CompositePotential(comps, mw.names)
 
 
 def derived_quantities(

@@ -66,6 +66,9 @@ def test_theta_conversions_and_errors():
         S.simulate(np.tile(arr, (2, 1)), jax.random.PRNGKey(0), 10)
     with pytest.raises(ValueError, match="tracer_method"):
         S.SimulationConfig(tracer_method="euler")
+    with pytest.raises(ValueError, match="bulge_dtype"):
+        S.SimulationConfig(bulge_dtype="int32")
+    assert S.SimulationConfig(bulge_dtype=jnp.float32) == S.SimulationConfig()  # stored by name
 
 
 def test_prior_samples_lie_in_table1():
