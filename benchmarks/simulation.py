@@ -169,9 +169,12 @@ def baseline_config():
 
 
 #: The converged reference of section 6 (and of section 4): dopri8 at rtol 1e-10 for every
-#: star, no parked stars, the MW–LMC orbit by RK4 at 0.25 Myr.
+#: star, no parked stars, float64 forces (the bulge's series too), the MW–LMC orbit by RK4 at 0.25 Myr.
 def reference_config():
-    return S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25, force_dtype=None)
+    return S.SimulationConfig(
+        tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25, force_dtype=None,
+        bulge_dtype=None,
+    )
 
 
 def parse_config_spec(spec: str):
@@ -393,7 +396,7 @@ def main():
 
     # ---------------------------------------------------------------- 4. convergence
     summ = lambda p: np.asarray(jg.observables.summaries(p).values)  # noqa: E731
-    ref_cfg = S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, orbit_dt=0.25, force_dtype=None)
+    ref_cfg = reference_config()  # every star at 1e-10 (no parked stars), float64 forces
     # (orbit_dt sets the RK4 step too: orbit_step defaults to it)
     ref_particles = None
     if not args.no_convergence or not args.no_gala:
