@@ -25,9 +25,9 @@ __all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "ORBIT_METH
 
 #: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
 def _dtype_name(dtype) -> str | None:
-    """A float dtype's name (``jnp.float32`` and ``"float32"`` alike), or None."""
-    if dtype is None:
-        return None
+    """A float dtype's name (``jnp.float32`` and ``"float32"`` alike), ``"auto"`` or None."""
+    if dtype is None or dtype == "auto":
+        return dtype
     try:
         dt = jnp.dtype(dtype)
     except TypeError as err:
@@ -36,6 +36,11 @@ def _dtype_name(dtype) -> str | None:
         raise ValueError(f"SimulationConfig: bulge_dtype must be a float dtype or None; got {dtype!r}")
     return dt.name
 
+
+#: ``bulge_dtype="auto"`` keeps the bulge's series in float64 below this ``tracer_rtol``:
+#: the float32 series' round-off, ~1e-6 of the bulge's force inside 9 kpc, is then not
+#: far enough below the step control's tolerance.
+BULGE_FLOAT32_MIN_RTOL = 1e-8
 
 TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8", "dprkn6")
 #: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
@@ -126,7 +131,9 @@ class SimulationConfig(eqx.Module):
     km/s after 2.2 Gyr against a 0.1 km/s bound) and finite differences of the output turn
     noisy (a derivative checked against them misses by 4 %), so the default None keeps the
     forces in the state's dtype (``docs/simulation.md``, Throughput). `bulge_dtype`
-    (``"float32"``; None: the state's dtype): the precision of the incomplete-gamma series
+    (``"auto"``: float32 unless an error-controlled `tracer_method` runs at `tracer_rtol`
+    < 1e-8, where the series' float32 round-off would stall the step control; a dtype; or
+    None: the state's dtype): the precision of the incomplete-gamma series
     that gives the bulge's M(<r) in the tracers' force (``PowerLawCutoff(series_dtype=)``):
     half the terms in float32 vectors, −16 % per dopri5 step here; the bulge's M(<r) is then
     within 4e-6 of float64 inside 9.4 kpc (r_c √20) and 1.1e-8 beyond, so the stars that
@@ -155,13 +162,22 @@ class SimulationConfig(eqx.Module):
     lanes: int | None = eqx.field(static=True, default=None)
     lane_shrink: int = eqx.field(static=True, default=64)
     force_dtype: Any = eqx.field(static=True, default=None)
-    bulge_dtype: str | None = eqx.field(static=True, default="float32", converter=_dtype_name)
+    bulge_dtype: str | None = eqx.field(static=True, default="auto", converter=_dtype_name)
     devices: tuple | None = eqx.field(static=True, default=None)
     df_n_grid: int = eqx.field(static=True, default=256)
     df_r_min: float = eqx.field(static=True, default=1e-3)
     df_r_max: float = eqx.field(static=True, default=1e4)
     df_n_speed: int = eqx.field(static=True, default=256)
     r_max_sample: float = eqx.field(static=True, default=1e3)
+
+    @property
+    def tracer_bulge_dtype(self) -> str | None:
+        """The precision of the bulge's series in the tracers' force, with ``"auto"``
+        resolved (``bulge_dtype``)."""
+        if self.bulge_dtype != "auto":
+            return self.bulge_dtype
+        strict = self.tracer_method in TRACER_TABLEAUX and self.tracer_rtol < BULGE_FLOAT32_MIN_RTOL
+        return None if strict else "float32"
 
     def __check_init__(self):
         if self.tracer_method not in TRACER_TABLEAUX and self.tracer_method not in FIXED_STEP_METHODS:

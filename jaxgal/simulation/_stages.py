@@ -179,11 +179,12 @@ def evolve_tracers(
 
 def _tracer_milky_way(mw: CompositePotential, config: SimulationConfig) -> CompositePotential:
     """The Milky Way whose force moves the tracers: ``mw`` with its bulge's series in
-    ``config.bulge_dtype`` (the same parameters; other components unchanged)."""
-    if config.bulge_dtype is None or "bulge" not in mw.names:
+    ``config.tracer_bulge_dtype`` (the same parameters; other components unchanged)."""
+    dtype = config.tracer_bulge_dtype
+    if dtype is None or "bulge" not in mw.names:
         return mw
     comps = tuple(
-        PowerLawCutoff(c.mass, c.alpha, c.r_c, series_dtype=config.bulge_dtype)
+        PowerLawCutoff(c.mass, c.alpha, c.r_c, series_dtype=dtype)
         if name == "bulge" and isinstance(c, PowerLawCutoff) else c
         for name, c in zip(mw.names, mw.components)
     )

@@ -68,7 +68,11 @@ def test_theta_conversions_and_errors():
         S.SimulationConfig(tracer_method="euler")
     with pytest.raises(ValueError, match="bulge_dtype"):
         S.SimulationConfig(bulge_dtype="int32")
-    assert S.SimulationConfig(bulge_dtype=jnp.float32) == S.SimulationConfig()  # stored by name
+    assert S.SimulationConfig(bulge_dtype=jnp.float32) == S.SimulationConfig(bulge_dtype="float32")  # by name
+    # "auto": the float32 series unless the tracers' step control is tighter than its round-off
+    assert S.SimulationConfig().tracer_bulge_dtype == "float32"
+    assert S.SimulationConfig(tracer_method="dopri8", tracer_rtol=1e-10).tracer_bulge_dtype is None
+    assert S.SimulationConfig(tracer_method="leapfrog", tracer_rtol=1e-10).tracer_bulge_dtype == "float32"
 
 
 def test_prior_samples_lie_in_table1():
