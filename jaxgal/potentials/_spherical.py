@@ -275,9 +275,9 @@ class PowerLawCutoff(AbstractSphericalPotential):
 
     **Arguments:** `mass`: total mass M [Msun]; `alpha`: inner slope α ∈ [0, 2);
     `r_c`: cutoff radius [kpc]; `series_dtype` (static, default None: the position's
-    dtype): the precision of P in the **force** only (``"float32"``: :data:`N_SERIES_F32`
-    terms in float32 vectors, a third of the float64 series' cost on a CPU; M(<r) in the
-    force then has a relative error ≤ 4e-6 inside r_c √20 and < 1.1e-8 beyond (where P = 1 is taken);
+    dtype): the precision of P in the **force** only (``"float32"``: half the terms,
+    :data:`N_SERIES_F32`, on CPU vectors twice as wide; M(<r) in the force then has a
+    relative error ≤ 4e-6 inside r_c √20 and < 1.1e-8 beyond, where P = 1 is taken;
     tangents stay in the position's precision). ``simulate`` uses it for the tracers
     (``SimulationConfig.bulge_dtype``); Φ, M(<r) and the density are unaffected.
     """

@@ -23,10 +23,10 @@ from ..integrators import FIXED_STEP_METHODS
 
 __all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "ORBIT_METHODS"]
 
-#: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
+
 def _dtype_name(dtype) -> str | None:
     """A float dtype's name (``jnp.float32`` and ``"float32"`` alike), ``"auto"`` or None."""
-    if dtype is None or dtype == "auto":
+    if dtype is None or (isinstance(dtype, str) and dtype == "auto"):
         return dtype
     try:
         dt = jnp.dtype(dtype)
@@ -42,6 +42,7 @@ def _dtype_name(dtype) -> str | None:
 #: far enough below the step control's tolerance.
 BULGE_FLOAT32_MIN_RTOL = 1e-8
 
+#: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
 TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8", "dprkn6")
 #: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
 ORBIT_METHODS = ("rk4", "leapfrog", "dopri8")
