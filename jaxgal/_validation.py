@@ -195,6 +195,24 @@ def check_int(value: Any, name: str, lo: int = 1, hi: int | None = None) -> int:
     return v
 
 
+def check_float_dtype(value: Any, name: str, *, or_none: bool = False):
+    """A floating-point dtype (``jnp.float32``, ``"float32"``, ``np.dtype``…) as a NumPy
+    dtype; anything else raises ``ValueError`` naming ``name``. With ``or_none`` None is
+    accepted and returned."""
+    import jax.numpy as jnp
+
+    if or_none and value is None:
+        return None
+    what = "a float dtype or None" if or_none else "a float dtype"
+    try:
+        dtype = jnp.dtype(value)
+    except TypeError as err:
+        raise ValueError(f"{name} must be {what}; got {value!r}") from err
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    return dtype
+
+
 def check_shape(shape: tuple[int, ...], name: str, expected: str, ok: bool) -> None:
     """Raise ``ValueError`` ``"{name} must have shape {expected}; got {shape}"`` unless ``ok``."""
     if not ok:

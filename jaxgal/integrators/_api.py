@@ -20,6 +20,7 @@ from .. import units as U
 from .._validation import (
     as_float_array,
     check_finite_scalar,
+    check_float_dtype,
     check_int,
     check_shape,
     concrete_array,
@@ -228,9 +229,7 @@ def integrate_orbits(
 
     if dtype is None:
         dtype = jnp.result_type(float)
-    dtype = jnp.dtype(dtype)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"dtype must be a floating type; got {dtype}")
+    dtype = check_float_dtype(dtype, "dtype")
     term = cast_floating(as_force_term(pot, extra_terms), dtype)
     if force_dtype is not None:
         # Cast after the state dtype so that the gravity keeps its compute precision.

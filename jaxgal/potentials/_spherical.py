@@ -18,6 +18,7 @@ from jaxtyping import Array, Float
 
 from .. import units as U
 from ._base import AbstractSphericalPotential, safe_norm, squared_norm
+from .._validation import check_float_dtype
 from ._validation import as_param, check_positive, check_range
 
 __all__ = ["NFW", "Hernquist", "Plummer", "PowerLawCutoff", "rho_crit", "r200_from_m200", "gammainc_series"]
@@ -291,11 +292,7 @@ class PowerLawCutoff(AbstractSphericalPotential):
         self.mass = as_param(mass, "Msun", name="PowerLawCutoff: mass")
         self.alpha = as_param(alpha, name="PowerLawCutoff: alpha")
         self.r_c = as_param(r_c, "kpc", name="PowerLawCutoff: r_c")
-        if series_dtype is not None:
-            series_dtype = jnp.dtype(series_dtype)
-            if not jnp.issubdtype(series_dtype, jnp.floating):
-                raise ValueError(f"PowerLawCutoff: series_dtype must be a float dtype or None; got {series_dtype}")
-        self.series_dtype = series_dtype
+        self.series_dtype = check_float_dtype(series_dtype, "PowerLawCutoff: series_dtype", or_none=True)
         check_positive("PowerLawCutoff", mass=self.mass, r_c=self.r_c)
         check_range("PowerLawCutoff", "alpha", self.alpha, 0.0, 2.0, closed=(True, False))
 

@@ -17,7 +17,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, check_finite_scalar, check_int, check_positive
+from .._validation import as_float_array, check_finite_scalar, check_float_dtype, check_int, check_positive
 from ..frames import GalactocentricFrame
 from ..integrators import FIXED_STEP_METHODS
 
@@ -28,13 +28,7 @@ def _dtype_name(dtype) -> str | None:
     """A float dtype's name (``jnp.float32`` and ``"float32"`` alike), ``"auto"`` or None."""
     if dtype is None or (isinstance(dtype, str) and dtype == "auto"):
         return dtype
-    try:
-        dt = jnp.dtype(dtype)
-    except TypeError as err:
-        raise ValueError(f"SimulationConfig: bulge_dtype must be a float dtype or None; got {dtype!r}") from err
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise ValueError(f"SimulationConfig: bulge_dtype must be a float dtype or None; got {dtype!r}")
-    return dt.name
+    return check_float_dtype(dtype, "SimulationConfig: bulge_dtype", or_none=True).name
 
 
 #: ``bulge_dtype="auto"`` keeps the bulge's series in float64 below this ``tracer_rtol``:
