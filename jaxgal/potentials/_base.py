@@ -15,7 +15,9 @@ Three levels (``docs/conventions.md``):
   ``density``, ``circular_velocity``, ``mass_enclosed``) for positions of any leading batch
   shape (..., 3) in kpc (or astropy Quantities), vectorised with ``jax.vmap``, in public
   units: Φ in (km/s)², accelerations in km/s/Myr, densities in Msun/kpc³, speeds in km/s,
-  masses in Msun.
+  masses in Msun. They check their inputs and then run as one compiled program per
+  potential structure, method and input shape (``_evaluate``), so an eager call in a
+  notebook costs what a jitted one does.
 
 The maths (Poisson's equation, Gauss's theorem for M(<r)) is in ``docs/potentials.md``.
 """
@@ -64,20 +66,46 @@ def _as_radii(r) -> Array:
     return check_range(r, "r (radius)", 0.0, unit="kpc")
 
 
-def _batched(fn, x: Array, t, out_tail: tuple[int, ...]) -> Array:
-    """Apply a single-point ``fn(x3, t)`` over every leading index of ``x`` with vmap."""
-    t = check_range(as_float_array(t, "t (time)", "Myr"), "t (time)", unit="Myr").astype(x.dtype)
-    batch = x.shape[:-1]
+def _times_for(batch: tuple[int, ...], dtype, t) -> Array:
+    """Times [Myr] checked (finite), in ``dtype``, broadcast to the batch shape of the
+    positions or radii."""
+    t = check_range(as_float_array(t, "t (time)", "Myr"), "t (time)", unit="Myr").astype(dtype)
     try:
-        t = jnp.broadcast_to(t, batch)
+        return jnp.broadcast_to(t, batch)
     except ValueError as err:
         raise ValueError(
             f"t of shape {t.shape} does not broadcast to the positions' batch shape {batch}"
         ) from err
-    flat_x = x.reshape(-1, 3)
-    flat_t = t.reshape(-1)
-    out = jax.vmap(fn)(flat_x, flat_t)
-    return out.reshape(batch + out_tail)
+
+
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces: tests assert one program per structure
+def _evaluate(pot: "AbstractPotential", hook: str, x: Array, t: Array, scale: float) -> Array:
+    """``pot.<hook>(x3, t)`` over every leading index of ``x`` (vmap), divided by ``scale``,
+    as **one compiled program** per potential structure, hook and input shape.
+
+    The public methods validate their inputs (concrete values) and then call this. Run
+    eagerly, the vmapped hook would dispatch, and the first time compile, every primitive on
+    its own: a Milky Way's ``acceleration`` at 100 points took ~5.6 s the first time and
+    ~0.3 s every time after, against ~1.2 s and ~0.5 ms compiled whole. Inside a user's
+    ``jit``, ``grad`` or ``vmap`` it is inlined like any nested jit."""
+    batch = x.shape[:-1]
+    out = jax.vmap(getattr(pot, hook))(x.reshape(-1, 3), t.reshape(-1))
+    return (out / scale).reshape(batch + out.shape[1:])
+
+
+@eqx.filter_jit
+def _circular_velocity(pot: "AbstractPotential", r: Array, t: Array) -> Array:
+    """v_c = √(R ∂Φ/∂R) [km/s] on the x axis at radii ``r`` [kpc], one compiled program."""
+    x = jnp.stack([r, jnp.zeros_like(r), jnp.zeros_like(r)], axis=-1)
+    g = jax.vmap(pot._gradient)(x.reshape(-1, 3), t.reshape(-1)).reshape(x.shape)
+    return jnp.sqrt(r * g[..., 0]) / U.KMS_TO_KPC_MYR
+
+
+@eqx.filter_jit
+def _mass_enclosed(pot: "AbstractPotential", r: Array, t: Array) -> Array:
+    """M(<r) [Msun] at radii ``r`` [kpc], one compiled program."""
+    return jax.vmap(pot._mass_enclosed)(r.reshape(-1), t.reshape(-1)).reshape(r.shape)
 
 
 # Nodes for the spherical average used by ``mass_enclosed``: Gauss–Legendre in t ∈ [−1, 1]
@@ -175,27 +203,27 @@ class AbstractPotential(eqx.Module):
     def potential(self, x, t=0.0) -> Float[Array, "..."]:
         """Φ at positions ``x`` (..., 3) [kpc] and time ``t`` [Myr] → (..., ) [(km/s)²]."""
         x = _as_positions(x)
-        return _batched(self._potential, x, t, ()) / U.KMS2_TO_KPC2_MYR2
+        return _evaluate(self, "_potential", x, _times_for(x.shape[:-1], x.dtype, t), U.KMS2_TO_KPC2_MYR2)
 
     def gradient(self, x, t=0.0) -> Float[Array, "... 3"]:
         """∇Φ at ``x`` (..., 3) [kpc] → (..., 3) [km/s/Myr]."""
         x = _as_positions(x)
-        return _batched(self._gradient, x, t, (3,)) / U.KMS_TO_KPC_MYR
+        return _evaluate(self, "_gradient", x, _times_for(x.shape[:-1], x.dtype, t), U.KMS_TO_KPC_MYR)
 
     def acceleration(self, x, t=0.0) -> Float[Array, "... 3"]:
         """−∇Φ at ``x`` (..., 3) [kpc] and ``t`` [Myr] → (..., 3) [km/s/Myr]."""
         x = _as_positions(x)
-        return -_batched(self._gradient, x, t, (3,)) / U.KMS_TO_KPC_MYR
+        return _evaluate(self, "_gradient", x, _times_for(x.shape[:-1], x.dtype, t), -U.KMS_TO_KPC_MYR)
 
     def hessian(self, x, t=0.0) -> Float[Array, "... 3 3"]:
         """∂²Φ/∂xᵢ∂xⱼ at ``x`` (..., 3) [kpc] → (..., 3, 3) [(km/s)²/kpc²]."""
         x = _as_positions(x)
-        return _batched(self._hessian, x, t, (3, 3)) / U.KMS2_TO_KPC2_MYR2
+        return _evaluate(self, "_hessian", x, _times_for(x.shape[:-1], x.dtype, t), U.KMS2_TO_KPC2_MYR2)
 
     def density(self, x, t=0.0) -> Float[Array, "..."]:
         """Mass density ρ = ∇²Φ/4πG at ``x`` (..., 3) [kpc] → (...,) [Msun/kpc³]."""
         x = _as_positions(x)
-        return _batched(self._density, x, t, ())
+        return _evaluate(self, "_density", x, _times_for(x.shape[:-1], x.dtype, t), 1.0)
 
     def circular_velocity(self, r, t=0.0) -> Float[Array, "..."]:
         """Circular speed v_c = √(R ∂Φ/∂R) in the plane z = 0 along the x axis.
@@ -207,17 +235,13 @@ class AbstractPotential(eqx.Module):
         the result is NaN.
         """
         r = _as_radii(r)
-        x = jnp.stack([r, jnp.zeros_like(r), jnp.zeros_like(r)], axis=-1)
-        g = _batched(self._gradient, x, t, (3,))
-        return jnp.sqrt(r * g[..., 0]) / U.KMS_TO_KPC_MYR
+        return _circular_velocity(self, r, _times_for(r.shape, r.dtype, t))
 
     def mass_enclosed(self, r, t=0.0) -> Float[Array, "..."]:
         """Mass within the sphere of radius ``r`` [kpc], from the spherically averaged
         radial force (Gauss's theorem) → [Msun], the shape of ``r`` (finite, ≥ 0)."""
         r = _as_radii(r)
-        t = check_range(as_float_array(t, "t (time)", "Myr"), "t (time)", unit="Myr")
-        t = jnp.broadcast_to(t.astype(r.dtype), r.shape)
-        return jax.vmap(self._mass_enclosed)(r.reshape(-1), t.reshape(-1)).reshape(r.shape)
+        return _mass_enclosed(self, r, _times_for(r.shape, r.dtype, t))
 
     def __add__(self, other: "AbstractPotential") -> "CompositePotential":
         """``a + b``: a flat :class:`CompositePotential` of both."""
