@@ -80,32 +80,20 @@ def _times_for(batch: tuple[int, ...], dtype, t) -> Array:
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)  # counts traces: tests assert one program per structure
-def _evaluate(pot: "AbstractPotential", hook: str, x: Array, t: Array, scale: float) -> Array:
-    """``pot.<hook>(x3, t)`` over every leading index of ``x`` (vmap), divided by ``scale``,
-    as **one compiled program** per potential structure, hook and input shape.
+def _evaluate(pot: "AbstractPotential", hook: str, points: Array, t: Array, scale: float) -> Array:
+    """The single-point ``pot.<hook>(point, t)`` over every index of the times ``t``'s
+    shape (positions ``points`` (*t.shape, 3) or radii (*t.shape)), with vmap, divided by
+    ``scale``: **one compiled program** per potential structure, hook and input shape.
 
     The public methods validate their inputs (concrete values) and then call this. Run
-    eagerly, the vmapped hook would dispatch, and the first time compile, every primitive on
-    its own: a Milky Way's force at 100 points took 2.35 s the first time and 83–90 ms every
-    time after, against 0.50–0.58 s and 0.7–1.2 ms compiled whole (idle 2-core machine). Inside a user's
-    ``jit``, ``grad`` or ``vmap`` it is inlined like any nested jit."""
-    batch = x.shape[:-1]
-    out = jax.vmap(getattr(pot, hook))(x.reshape(-1, 3), t.reshape(-1))
+    eagerly, the vmapped hook would dispatch, and the first time compile, every primitive
+    on its own: a Milky Way's force at 100 points took 2.35 s the first time and 83–90 ms
+    every time after, against 0.50–0.58 s and 0.7–1.2 ms compiled whole (idle 2-core
+    machine). Inside a user's ``jit``, ``grad`` or ``vmap`` it is inlined like any nested
+    jit."""
+    batch = t.shape
+    out = jax.vmap(getattr(pot, hook))(points.reshape((-1,) + points.shape[t.ndim:]), t.reshape(-1))
     return (out / scale).reshape(batch + out.shape[1:])
-
-
-@eqx.filter_jit
-def _circular_velocity(pot: "AbstractPotential", r: Array, t: Array) -> Array:
-    """v_c = √(R ∂Φ/∂R) [km/s] on the x axis at radii ``r`` [kpc], one compiled program."""
-    x = jnp.stack([r, jnp.zeros_like(r), jnp.zeros_like(r)], axis=-1)
-    g = jax.vmap(pot._gradient)(x.reshape(-1, 3), t.reshape(-1)).reshape(x.shape)
-    return jnp.sqrt(r * g[..., 0]) / U.KMS_TO_KPC_MYR
-
-
-@eqx.filter_jit
-def _mass_enclosed(pot: "AbstractPotential", r: Array, t: Array) -> Array:
-    """M(<r) [Msun] at radii ``r`` [kpc], one compiled program."""
-    return jax.vmap(pot._mass_enclosed)(r.reshape(-1), t.reshape(-1)).reshape(r.shape)
 
 
 # Nodes for the spherical average used by ``mass_enclosed``: Gauss–Legendre in t ∈ [−1, 1]
@@ -165,6 +153,10 @@ class AbstractPotential(eqx.Module):
         grads = jax.vmap(lambda n: self._gradient(r * n, t))(dirs)
         radial = jnp.sum(grads * dirs, axis=-1)
         return r * r * jnp.sum(w * radial) / U.G
+
+    def _circular_speed(self, r: Float[ArrayLike, ""], t: RealScalarLike) -> Float[Array, ""]:
+        """v_c = √(R ∂Φ/∂R) in kpc/Myr at (r, 0, 0) (not a hook: derived from ``_gradient``)."""
+        return jnp.sqrt(r * self._gradient(jnp.stack([r, jnp.zeros_like(r), jnp.zeros_like(r)]), t)[0])
 
     # ---- the engine interface: one point, internal units ----------------------------
     # What integrators, distribution functions and other jaxgal packages call inside jit
@@ -235,13 +227,13 @@ class AbstractPotential(eqx.Module):
         the result is NaN.
         """
         r = _as_radii(r)
-        return _circular_velocity(self, r, _times_for(r.shape, r.dtype, t))
+        return _evaluate(self, "_circular_speed", r, _times_for(r.shape, r.dtype, t), U.KMS_TO_KPC_MYR)
 
     def mass_enclosed(self, r, t=0.0) -> Float[Array, "..."]:
         """Mass within the sphere of radius ``r`` [kpc], from the spherically averaged
         radial force (Gauss's theorem) → [Msun], the shape of ``r`` (finite, ≥ 0)."""
         r = _as_radii(r)
-        return _mass_enclosed(self, r, _times_for(r.shape, r.dtype, t))
+        return _evaluate(self, "_mass_enclosed", r, _times_for(r.shape, r.dtype, t), 1.0)
 
     def __add__(self, other: "AbstractPotential") -> "CompositePotential":
         """``a + b``: a flat :class:`CompositePotential` of both."""
