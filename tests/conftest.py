@@ -52,9 +52,9 @@ def pytest_addoption(parser):
 
 #: XLA:CPU's legacy fusion emitters for the fast suite. ~70 % of its CPU time is XLA
 #: compilation (thousands of one-op eager programs and a few large ones), and the legacy
-#: emitters compile a one-op program in ~36 ms against ~54 ms and ``simulate`` ~15 % faster,
-#: while the compiled code runs up to ~2.5× slower (a 4,000-star ``simulate``: 1.4–1.7 s
-#: against 0.6 s). For the fast suite that is a net gain: 14.1 against 17.5 CPU-minutes on
+#: emitters compile a one-op program in 34–36 ms against 53–56 ms and a first ``simulate``
+#: call takes 16 % less, while the compiled code runs ~2.4× slower (a 4,000-star
+#: ``simulate``: 1.6 s against 0.6–0.7 s; ``benchmarks/compile_cost.py``). For the fast suite that is a net gain: 14.1 against 17.5 CPU-minutes on
 #: this 2-core machine (README, "Tests and benchmarks"). Results agree to round-off (the
 #: same HLO, other machine code). Not used with ``--runslow``, whose checks are dominated by
 #: run time, nor when ``XLA_FLAGS`` already chooses, nor with

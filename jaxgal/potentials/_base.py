@@ -87,9 +87,9 @@ def _evaluate(pot: "AbstractPotential", hook: str, points: Array, t: Array, scal
 
     The public methods validate their inputs (concrete values) and then call this. Run
     eagerly, the vmapped hook would dispatch, and the first time compile, every primitive
-    on its own: a Milky Way's force at 100 points took 2.35 s the first time and 83–90 ms
-    every time after, against 0.50–0.58 s and 0.7–1.2 ms compiled whole (idle 2-core
-    machine). Inside a user's ``jit``, ``grad`` or ``vmap`` it is inlined like any nested
+    on its own: a Milky Way's force at 100 points took 2.8–2.9 s the first time and 88–103
+    ms every time after, against 0.6 s and 0.9 ms compiled whole
+    (``benchmarks/compile_cost.py``). Inside a user's ``jit``, ``grad`` or ``vmap`` it is inlined like any nested
     jit."""
     batch = t.shape
     out = jax.vmap(getattr(pot, hook))(points.reshape((-1,) + points.shape[t.ndim:]), t.reshape(-1))

@@ -1,0 +1,127 @@
+"""What compilation costs: XLA:CPU's two fusion emitters, and eager calls of a potential.
+
+    python benchmarks/compile_cost.py [--n 4000] [--repeats 2]
+
+Each measurement runs in a fresh Python process, so every compilation is a first one.
+
+1. **The fusion emitters** (why ``tests/conftest.py`` runs the fast suite with
+   ``--xla_cpu_use_fusion_emitters=false``):
+   - 192 one-op programs compiled and run eagerly (10 unary functions and two binary ones
+     on 8 shapes, float64 and float32): ms per program;
+   - ``simulate`` of ``--n`` stars at the fiducial θ: seconds of the first call (trace,
+     compile and run), then the median of 3 further calls (run only).
+
+   Each is measured with the default emitters and with the legacy ones, alternately,
+   ``--repeats`` times.
+2. **Eager calls of a potential**: ``milky_way(1e12)``'s force at 100 points.
+   - "public": ``acceleration``, one compiled program since 2026-11-27 (``_base._evaluate``);
+   - "primitive by primitive": the same vmapped hook (``-vmap(mw._gradient)``) run eagerly,
+     as the public methods did before.
+
+   Reported: the first call, and the median of 5 calls after it.
+
+Single runs on a shared VM drift by ±10 %: compare the ratios, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ONE_OPS = r"""
+import time, json, jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+fs = [jnp.sin, jnp.cos, jnp.exp, jnp.log1p, jnp.sqrt, jnp.tanh, jnp.arctan, jnp.abs, jnp.floor, jnp.expm1]
+jnp.ones(1).block_until_ready()
+n, t0 = 0, time.perf_counter()
+for shape in [(3,), (5,), (7, 3), (11,), (13, 2), (17,), (19, 3), (23,)]:
+    for dt in (jnp.float64, jnp.float32):
+        x = jnp.ones(shape, dt)
+        for f in fs:
+            f(x).block_until_ready(); n += 1
+        (x + x * 2.0).block_until_ready(); jnp.sum(x).block_until_ready(); n += 2
+print(json.dumps({"ms_per_program": (time.perf_counter() - t0) / n * 1e3, "n": n}))
+"""
+
+SIMULATE = r"""
+import time, json, sys, numpy as np, jax
+import jaxgal as jg
+S = jg.simulation
+n = int(sys.argv[1])
+th = S.as_theta(S.FIDUCIAL_THETA)
+t0 = time.perf_counter()
+S.simulate(th, jax.random.PRNGKey(0), n).particles.block_until_ready()
+first = time.perf_counter() - t0
+ts = []
+for i in range(3):
+    t0 = time.perf_counter()
+    S.simulate(th, jax.random.PRNGKey(i + 1), n).particles.block_until_ready()
+    ts.append(time.perf_counter() - t0)
+print(json.dumps({"first_s": first, "run_s": float(np.median(ts))}))
+"""
+
+EAGER = r"""
+import time, json, sys, numpy as np, jax, jax.numpy as jnp
+import jaxgal as jg
+from jaxgal import units as U
+mw = jg.potentials.milky_way(1e12)
+x = jnp.asarray(np.random.default_rng(0).normal(size=(100, 3)) * 10)
+t = jnp.zeros(100)
+if sys.argv[1] == "public":
+    f = lambda: mw.acceleration(x)
+else:
+    f = lambda: -jax.vmap(mw._gradient)(x, t) / U.KMS_TO_KPC_MYR
+t0 = time.perf_counter(); f().block_until_ready(); first = time.perf_counter() - t0
+ts = []
+for _ in range(5):
+    t0 = time.perf_counter(); f().block_until_ready(); ts.append(time.perf_counter() - t0)
+print(json.dumps({"first_s": first, "after_ms": float(np.median(ts)) * 1e3}))
+"""
+
+LEGACY = "--xla_cpu_use_fusion_emitters=false"
+
+
+def run(code: str, *args: str, xla_flags: str = "") -> dict:
+    env = dict(os.environ, XLA_FLAGS=xla_flags, PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=4000, help="stars of the simulate measurement")
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+
+    print("1. XLA:CPU fusion emitters (fresh process each; default, then legacy, alternately)")
+    rows = {"default": [], "legacy": []}
+    for _ in range(args.repeats):
+        for name, flags in (("default", ""), ("legacy", LEGACY)):
+            one = run(ONE_OPS, xla_flags=flags)
+            sim = run(SIMULATE, str(args.n), xla_flags=flags)
+            rows[name].append((one["ms_per_program"], sim["first_s"], sim["run_s"]))
+            print(f"   {name:8s} one-op program {one['ms_per_program']:5.1f} ms; simulate({args.n}) first call "
+                  f"{sim['first_s']:5.1f} s, then {sim['run_s']:.2f} s per run", flush=True)
+    med = {k: [sorted(c)[len(c) // 2] for c in zip(*v)] for k, v in rows.items()}
+    print(f"   legacy / default: one-op compile {med['legacy'][0] / med['default'][0]:.2f}, simulate first call "
+          f"{med['legacy'][1] / med['default'][1]:.2f}, simulate run {med['legacy'][2] / med['default'][2]:.2f}")
+
+    print("2. milky_way(1e12) force at 100 points, eager calls (fresh process each)")
+    res = {}
+    for _ in range(args.repeats):
+        for name in ("primitive", "public"):
+            r = run(EAGER, name)
+            res.setdefault(name, []).append(r)
+            label = "public acceleration" if name == "public" else "primitive by primitive"
+            print(f"   {label:23s} first call {r['first_s']:.2f} s, then {r['after_ms']:.2f} ms", flush=True)
+    a, b = res["primitive"][-1], res["public"][-1]
+    print(f"   primitive / public: first call {a['first_s'] / b['first_s']:.1f}x, later calls {a['after_ms'] / b['after_ms']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
