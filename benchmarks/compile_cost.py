@@ -1,6 +1,6 @@
 """What compilation costs: XLA:CPU's two fusion emitters, and eager calls of a potential.
 
-    python benchmarks/compile_cost.py [--n 4000] [--repeats 2]
+    python benchmarks/compile_cost.py [--n 4000] [--repeats 2] [--variant NAME=XLA_FLAGS ...] [--no-eager]
 
 Each measurement runs in a fresh Python process, so every compilation is a first one.
 
@@ -12,7 +12,9 @@ Each measurement runs in a fresh Python process, so every compilation is a first
      compile and run), then the median of 3 further calls (run only).
 
    Each is measured with the default emitters and with the legacy ones, alternately,
-   ``--repeats`` times.
+   ``--repeats`` times; ``--variant NAME=FLAGS`` adds other ``XLA_FLAGS`` to the rotation
+   (e.g. ``--variant "legacy-O1=--xla_cpu_use_fusion_emitters=false
+   --xla_backend_optimization_level=1"``), each reported as a ratio to the legacy emitters.
 2. **Eager calls of a potential**: ``milky_way(1e12)``'s force at 100 points.
    - "public": ``acceleration``, one compiled program since 2026-11-27 (``_base._evaluate``);
    - "primitive by primitive": the same vmapped hook (``-vmap(mw._gradient)``) run eagerly,
@@ -96,20 +98,34 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=4000, help="stars of the simulate measurement")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=XLA_FLAGS",
+                    help="another XLA_FLAGS setting to measure in the rotation (repeatable)")
+    ap.add_argument("--no-eager", action="store_true", help="skip section 2")
     args = ap.parse_args()
+    variants = [("default", ""), ("legacy", LEGACY)]
+    for v in args.variant:
+        name, sep, flags = v.partition("=")
+        if not sep or not name:
+            ap.error(f"--variant takes NAME=XLA_FLAGS; got {v!r}")
+        variants.append((name, flags))
 
-    print("1. XLA:CPU fusion emitters (fresh process each; default, then legacy, alternately)")
-    rows = {"default": [], "legacy": []}
+    print("1. XLA:CPU fusion emitters (fresh process each; " + ", ".join(n for n, _ in variants) + ", in turn)")
+    rows = {name: [] for name, _ in variants}
     for _ in range(args.repeats):
-        for name, flags in (("default", ""), ("legacy", LEGACY)):
+        for name, flags in variants:
             one = run(ONE_OPS, xla_flags=flags)
             sim = run(SIMULATE, str(args.n), xla_flags=flags)
             rows[name].append((one["ms_per_program"], sim["first_s"], sim["run_s"]))
-            print(f"   {name:8s} one-op program {one['ms_per_program']:5.1f} ms; simulate({args.n}) first call "
+            print(f"   {name:10s} one-op program {one['ms_per_program']:5.1f} ms; simulate({args.n}) first call "
                   f"{sim['first_s']:5.1f} s, then {sim['run_s']:.2f} s per run", flush=True)
     med = {k: [sorted(c)[len(c) // 2] for c in zip(*v)] for k, v in rows.items()}
     print(f"   legacy / default: one-op compile {med['legacy'][0] / med['default'][0]:.2f}, simulate first call "
           f"{med['legacy'][1] / med['default'][1]:.2f}, simulate run {med['legacy'][2] / med['default'][2]:.2f}")
+    for name, _ in variants[2:]:
+        print(f"   {name} / legacy: one-op compile {med[name][0] / med['legacy'][0]:.2f}, simulate first call "
+              f"{med[name][1] / med['legacy'][1]:.2f}, simulate run {med[name][2] / med['legacy'][2]:.2f}")
+    if args.no_eager:
+        return
 
     print("2. milky_way(1e12) force at 100 points, eager calls (fresh process each)")
     res = {}
