@@ -217,7 +217,22 @@ def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, "*shape"]) -> Float
     independent Horner chains of :data:`_BLOCK` terms joined by a Horner
     sum in y^_BLOCK, which keeps the CPU's pipelines full (a single 104-term Horner chain
     is latency bound and cost 4× more).
+
+    Derivatives (a custom JVP): with respect to x the exact ∂P/∂x = x^{a−1} e^{−x} / Γ(a)
+    (A&S 6.5.25; one logarithm and one exponential, where the series' own tangent is a second
+    series of the same length), zero where the series returns 1 (x ≥ ``X_MAX``) or x is
+    clipped; with respect to a, the tangent of the series, computed only when a carries
+    one (the Milky Way's bulge slope is usually a constant). In forward-mode programs the
+    bulge then costs about what it costs in the primal: the jvp of a 1,000-star ``simulate``
+    with respect to M_LMC (``tests/simulation/test_simulation.py``) compiled in 15–17 s
+    against 23–27 s with the series' own tangent, and ran 8–12 % faster (two interleaved
+    pairs, legacy XLA emitters, 2026-11-27).
     """
+    return _gammainc_series(a, x)
+
+
+def _gammainc_series_value(a, x):
+    """The series of :func:`gammainc_series` (its primal value)."""
     single = jnp.dtype(x.dtype).itemsize <= 4
     x_max, n_series = (X_MAX_F32, N_SERIES_F32) if single else (X_MAX, N_SERIES)
     inside = x < x_max
@@ -246,19 +261,58 @@ def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, "*shape"]) -> Float
     return jnp.where(inside, jnp.minimum(p, 1.0), 1.0)
 
 
+def _gammainc_series_tangent(a, x, ta, tx):
+    """The tangent of :func:`gammainc_series` for tangents ``ta`` of a and ``tx`` of x, each
+    None when it is (symbolically) zero; in x's dtype."""
+    single = jnp.dtype(x.dtype).itemsize <= 4
+    x_max = X_MAX_F32 if single else X_MAX
+    a = jnp.asarray(a, x.dtype)
+    out = jnp.zeros_like(x)
+    if tx is not None:
+        tiny = jnp.finfo(x.dtype).tiny
+        inside = (x > tiny) & (x < x_max)
+        xs = jnp.clip(x, tiny, x_max)
+        dp_dx = jnp.exp((a - 1.0) * jnp.log(xs) - xs - jsp.gammaln(a))
+        out = out + jnp.where(inside, dp_dx, 0.0) * tx
+    if ta is not None:
+        out = out + jax.jvp(lambda a_: _gammainc_series_value(a_, x), (a,), (jnp.asarray(ta, x.dtype),))[1]
+    return out
+
+
+def _tangent_or_none(t):
+    return None if isinstance(t, jax.custom_derivatives.SymbolicZero) else t
+
+
+@jax.custom_jvp
+def _gammainc_series(a, x):
+    return _gammainc_series_value(a, x)
+
+
+def _gammainc_series_jvp(primals, tangents):
+    a, x = primals
+    ta, tx = (_tangent_or_none(t) for t in tangents)
+    return _gammainc_series_value(a, x), _gammainc_series_tangent(a, x, ta, tx)
+
+
+_gammainc_series.defjvp(_gammainc_series_jvp, symbolic_zeros=True)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def gammainc_series_in(a, x, dtype):
     """:func:`gammainc_series` evaluated in ``dtype`` (``a`` and ``x`` cast), returned in
-    ``x``'s dtype: mixed precision for a force. Its tangent is the one of the series in
-    ``x``'s own precision (float32 tangents of chaotic orbits in a cusp overflow)."""
+    ``x``'s dtype: mixed precision for a force. Its tangent is the one of
+    :func:`gammainc_series` in ``x``'s own precision (float32 tangents of chaotic orbits in
+    a cusp overflow)."""
     return gammainc_series(jnp.asarray(a).astype(dtype), x.astype(dtype)).astype(x.dtype)
 
 
-@gammainc_series_in.defjvp
 def _gammainc_series_in_jvp(dtype, primals, tangents):
     a, x = primals
-    _, tangent = jax.jvp(gammainc_series, primals, tangents)
-    return gammainc_series_in(a, x, dtype), tangent
+    ta, tx = (_tangent_or_none(t) for t in tangents)
+    return gammainc_series_in(a, x, dtype), _gammainc_series_tangent(a, x, ta, tx)
+
+
+gammainc_series_in.defjvp(_gammainc_series_in_jvp, symbolic_zeros=True)
 
 
 class PowerLawCutoff(AbstractSphericalPotential):
