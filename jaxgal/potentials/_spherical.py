@@ -226,7 +226,9 @@ def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, "*shape"]) -> Float
     bulge then costs about what it costs in the primal: the jvp of a 1,000-star ``simulate``
     with respect to M_LMC (``tests/simulation/test_simulation.py``) compiled in 15–17 s
     against 23–27 s with the series' own tangent, and ran 8–12 % faster (two interleaved
-    pairs, legacy XLA emitters, 2026-11-27).
+    pairs, legacy XLA emitters, 2026-11-27); the DF's radial grid, which differentiates the
+    Milky Way's M(<r), shrank from 2,506 to 1,796 jaxpr equations, so even the primal
+    ``simulate`` program is 4 % smaller (16,779 → 16,083 equations at 256 stars).
     """
     return _gammainc_series(a, x)
 
