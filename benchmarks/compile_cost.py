@@ -1,6 +1,7 @@
 """What compilation costs: XLA:CPU's two fusion emitters, and eager calls of a potential.
 
     python benchmarks/compile_cost.py [--n 4000] [--repeats 2] [--variant NAME=XLA_FLAGS ...] [--no-eager]
+                                      [--jvp-only] [--jvp-n 1000]
 
 Each measurement runs in a fresh Python process, so every compilation is a first one.
 
@@ -21,6 +22,12 @@ Each measurement runs in a fresh Python process, so every compilation is a first
      as the public methods did before.
 
    Reported: the first call, and the median of 5 calls after it.
+3. **Forward mode through a simulation** (the fast gradient test's program,
+   ``tests/simulation/test_simulation.py``): ``jax.jit(jax.jvp)`` of the mean v_GSR of
+   southern stars at 70–160 kpc (C¹ bin edges) with respect to M_LMC, ``--jvp-n`` stars, the
+   legacy emitters (as the tests compile it): seconds to trace and lower, to compile, and per
+   run; and the jaxpr equations of the primal ``simulate`` program at 256 stars. Run it from
+   two checkouts to compare code versions (``--jvp-only``).
 
 Single runs on a shared VM drift by ±10 %: compare the ratios, measured in the same run.
 """
@@ -83,6 +90,40 @@ for _ in range(5):
 print(json.dumps({"first_s": first, "after_ms": float(np.median(ts)) * 1e3}))
 """
 
+JVP = r"""
+import time, json, sys, jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+from jax._src import core
+import jaxgal as jg
+from jaxgal.simulation import _simulate as SM
+S = jg.simulation
+n = int(sys.argv[1])
+base = S.as_theta(dict(S.FIDUCIAL_THETA, r_dens=20.0, gamma=3.5))
+key = jax.random.PRNGKey(7)
+ramp = lambda u: jnp.where(u <= 0, 0.0, jnp.where(u >= 1, 1.0, u * u * (3.0 - 2.0 * u)))
+def stat(m):
+    p = S.simulate(base._replace(m_lmc=m), key, n).particles
+    r = jnp.linalg.norm(p[:, :3], axis=1)
+    b = jg.frames.galactocentric_to_galactic(p).b
+    w = ramp((r - 70.0) / 2.0) * ramp((160.0 - r) / 2.0) * ramp(-b / 2.0)
+    return jnp.sum(w * jg.frames.v_gsr(p)) / jnp.sum(w)
+f = jax.jit(lambda m: jax.jvp(stat, (m,), (jnp.asarray(1.0),)))
+m0 = jnp.asarray(1.5e11)
+t0 = time.perf_counter(); low = f.lower(m0); t1 = time.perf_counter(); comp = low.compile(); t2 = time.perf_counter()
+jax.block_until_ready(comp(m0)); t3 = time.perf_counter(); jax.block_until_ready(comp(m0)); t4 = time.perf_counter()
+model, config = SM._check_options(None, None)
+jx = jax.make_jaxpr(lambda th, k: SM._back(th, SM._front(th, k, 256, model, config), model, config, None))(base, key)
+def size(j):
+    m = 0
+    for e in j.eqns:
+        m += 1
+        for v in e.params.values():
+            for x in (v if isinstance(v, (list, tuple)) else [v]):
+                m += size(x.jaxpr) if isinstance(x, core.ClosedJaxpr) else size(x) if isinstance(x, core.Jaxpr) else 0
+    return m
+print(json.dumps({"lower_s": t1 - t0, "compile_s": t2 - t1, "run_s": t4 - t3, "primal_eqns_256": size(jx.jaxpr)}))
+"""
+
 LEGACY = "--xla_cpu_use_fusion_emitters=false"
 
 
@@ -101,7 +142,11 @@ def main():
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=XLA_FLAGS",
                     help="another XLA_FLAGS setting to measure in the rotation (repeatable)")
     ap.add_argument("--no-eager", action="store_true", help="skip section 2")
+    ap.add_argument("--jvp-only", action="store_true", help="section 3 only")
+    ap.add_argument("--jvp-n", type=int, default=1000, help="stars of section 3")
     args = ap.parse_args()
+    if args.jvp_only:
+        return _jvp_section(args)
     variants = [("default", ""), ("legacy", LEGACY)]
     for v in args.variant:
         name, sep, flags = v.partition("=")
@@ -137,6 +182,15 @@ def main():
             print(f"   {label:23s} first call {r['first_s']:.2f} s, then {r['after_ms']:.2f} ms", flush=True)
     a, b = res["primitive"][-1], res["public"][-1]
     print(f"   primitive / public: first call {a['first_s'] / b['first_s']:.1f}x, later calls {a['after_ms'] / b['after_ms']:.0f}x")
+    _jvp_section(args)
+
+
+def _jvp_section(args):
+    print(f"3. jit(jvp) of a statistic of simulate({args.jvp_n}) with respect to M_LMC (legacy emitters, fresh process each)")
+    for _ in range(args.repeats):
+        r = run(JVP, str(args.jvp_n), xla_flags=LEGACY)
+        print(f"   trace + lower {r['lower_s']:5.1f} s, compile {r['compile_s']:5.1f} s, run {r['run_s']:.2f} s; "
+              f"primal simulate(256): {r['primal_eqns_256']} jaxpr equations", flush=True)
 
 
 if __name__ == "__main__":
