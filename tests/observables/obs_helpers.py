@@ -1,5 +1,6 @@
 """Shared helpers of the observables tests (not a test module)."""
 
+import functools
 import json
 import os
 
@@ -18,9 +19,11 @@ REFLEX_FRAME = F.GalactocentricFrame(8.3, 0.02, (11.1, 244.24, 7.25))
 SIM_FIXTURE = os.path.join(DATA, "sim_mock_theta_r30-160.npz")
 
 
+@functools.partial(jax.jit, static_argnames="n")
 def halo(key, n, v_travel=(0.0, 0.0, 0.0), sigma=100.0, r_min=20.0, r_max=200.0):
     """Isotropic halo: ρ ∝ r^-3.5 in [r_min, r_max], Gaussian isotropic velocities of
-    dispersion sigma and mean −v_travel (kpc, km/s)."""
+    dispersion sigma and mean −v_travel (kpc, km/s). One compiled program per n (run eagerly
+    it compiled a dozen one-op programs for every n)."""
     k1, k2, k3 = jax.random.split(key, 3)
     u = jax.random.uniform(k1, (n,))
     a = -0.5  # p(r) ∝ r^2 r^-3.5 = r^-1.5 → CDF ∝ r^-0.5
