@@ -24,17 +24,16 @@ Measured for the fast version (its 4 draws, 2026-11-27): the defaults give ≤ 9
 errors; parking every star inside 100 kpc (``park_radius=100``) gives 0.84–2.2 and outer
 stars at rtol 1e-4 give 0.30–1.2, so either fails it.
 
-Three versions:
+Three versions (the helpers ``reference_config`` and ``poisson_units`` serve all three):
 
-- **fast** (``make test``): 4 prior draws of 256 stars with the tracer halo set to the
-  extended end of the prior (r_dens = 20 kpc, γ = 3.2), so that ~30 % of the stars fill the
-  30–160 kpc bins. It compiles one program of its own, the reference's tracer stage: the
-  default simulation has the shapes and configuration of the batched-path test
-  (``test_batched_suite.py``), so the two share one compiled ``simulate``, and the reference
-  integrates the same stars in the same LMC orbit (``evolve_tracers`` with the reference's
-  solver and tolerances). The orbit's own numerics (RK4 at 1 Myr) are not what the
-  throughput changes touch; they are checked against diffrax's Dopri8 in
-  ``tests/satellites/test_two_body.py`` and, here, by the slow versions;
+- **fast** (``make test``; in ``test_batched_suite.py``, whose four single simulations it
+  reuses): 4 prior draws of 256 stars with the tracer halo set to the extended end of the
+  prior (r_dens = 20 kpc, γ = 3.2), so that ~30 % of the stars fill the 30–160 kpc bins. It
+  compiles one program of its own, the reference's tracer stage, which integrates the same
+  stars in the same LMC orbit (``evolve_tracers`` with the reference's solver and
+  tolerances). The orbit's own numerics (RK4 at 1 Myr) are not what the throughput changes
+  touch; they are checked against diffrax's Dopri8 in ``tests/satellites/test_two_body.py``
+  and, here, by the slow versions;
 - **slow**: 2 draws of 300 stars, and 20 unmodified prior draws of 2,000 stars, each against
   the whole reference simulation (its own orbit at 0.25 Myr).
 """
@@ -96,39 +95,9 @@ def _check(k, n, seed, overrides, min_summaries):
     return rows
 
 
-N_FAST = 256  # the batched-path test's stars: one compiled simulate for both
-
-
-def test_summaries_of_default_numerics_match_converged_tracers_fast():
-    """4 prior draws (extended tracer halo), 256 stars: every populated summary of the default
-    numerics within 0.2 Poisson errors of the reference tracers (dopri8, rtol 1e-10 for every
-    star, float64 forces, no parked stars) of the same stars in the same LMC orbit; ≥ 20 of
-    the 52 summaries populated in each draw."""
-    ref_cfg = reference_config()
-    model = S.SimulationModel()
-
-    @jax.jit
-    def reference_tracers(th, w0, orbit):
-        rtol = jnp.full(w0.shape[:1], ref_cfg.tracer_rtol)
-        return S.evolve_tracers(S.build_models(th), orbit, w0, rtol, model, ref_cfg, None)[0]
-
-    thetas = S.as_theta(S.sample_prior(jax.random.PRNGKey(3), 4))
-    keys = jax.random.split(jax.random.PRNGKey(4), 4)
-    rows = []
-    for i in range(4):
-        th = S.as_theta({name: float(v[i]) for name, v in zip(S.THETA_NAMES, thetas)} | dict(r_dens=20.0, gamma=3.2))
-        a = S.simulate(th, keys[i], N_FAST)
-        ref = np.asarray(reference_tracers(th, a.initial_particles, a.orbit))
-        u, n_sum = poisson_units(np.asarray(a.particles), ref)
-        assert n_sum == 52
-        rows.append((float(np.nanmax(u)), int(np.isfinite(u).sum()), int(a.derived["n_parked"])))
-        print(f"draw {i}: max |Δ|/σ {rows[-1][0]:.2e} over {rows[-1][1]} summaries, {rows[-1][2]} parked", flush=True)
-        assert rows[-1][1] >= 20, rows
-    assert max(r[0] for r in rows) <= 0.2, rows
-
-
-# two more simulation programs to compile (~80 s): the fast version above shares its
-# simulate program with the batched-path test and compiles only the reference's tracers
+# two more simulation programs to compile (~80 s): the fast version, in
+# test_batched_suite.py, reuses that module's simulations and compiles only the reference's
+# tracers
 @pytest.mark.slow
 def test_summaries_of_default_numerics_match_converged_reference():
     """2 prior draws (extended tracer halo), 300 stars: max over draws and summaries of
