@@ -233,10 +233,16 @@ def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, "*shape"]) -> Float
     return _gammainc_series(a, x)
 
 
+def _series_limits(dtype) -> tuple[float, int]:
+    """(x where the series stops and returns 1, number of terms) for x of ``dtype``: the value
+    and the tangent of :func:`gammainc_series` share them, so the tangent is zero exactly
+    where the value is constant."""
+    return (X_MAX_F32, N_SERIES_F32) if jnp.dtype(dtype).itemsize <= 4 else (X_MAX, N_SERIES)
+
+
 def _gammainc_series_value(a, x):
     """The series of :func:`gammainc_series` (its primal value)."""
-    single = jnp.dtype(x.dtype).itemsize <= 4
-    x_max, n_series = (X_MAX_F32, N_SERIES_F32) if single else (X_MAX, N_SERIES)
+    x_max, n_series = _series_limits(x.dtype)
     inside = x < x_max
     # Clamp before the series so that neither branch overflows (the tail is discarded by
     # the where, but its NaN would poison the gradient).
@@ -265,20 +271,19 @@ def _gammainc_series_value(a, x):
 
 def _gammainc_series_tangent(a, x, ta, tx):
     """The tangent of :func:`gammainc_series` for tangents ``ta`` of a and ``tx`` of x, each
-    None when it is (symbolically) zero; in x's dtype."""
-    single = jnp.dtype(x.dtype).itemsize <= 4
-    x_max = X_MAX_F32 if single else X_MAX
+    None when it is (symbolically) zero (not both); in x's dtype."""
+    x_max, _ = _series_limits(x.dtype)
     a = jnp.asarray(a, x.dtype)
-    out = jnp.zeros_like(x)
+    terms = []
     if tx is not None:
         tiny = jnp.finfo(x.dtype).tiny
         inside = (x > tiny) & (x < x_max)
         xs = jnp.clip(x, tiny, x_max)
         dp_dx = jnp.exp((a - 1.0) * jnp.log(xs) - xs - jsp.gammaln(a))
-        out = out + jnp.where(inside, dp_dx, 0.0) * tx
+        terms.append(jnp.where(inside, dp_dx, 0.0) * tx)
     if ta is not None:
-        out = out + jax.jvp(lambda a_: _gammainc_series_value(a_, x), (a,), (jnp.asarray(ta, x.dtype),))[1]
-    return out
+        terms.append(jax.jvp(lambda a_: _gammainc_series_value(a_, x), (a,), (jnp.asarray(ta, x.dtype),))[1])
+    return sum(terms[1:], terms[0])
 
 
 def _tangent_or_none(t):
