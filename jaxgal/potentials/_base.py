@@ -192,30 +192,36 @@ class AbstractPotential(eqx.Module):
         return ()
 
     # ---- public, any batch shape, public units ----------------------------------------
+    def _at_positions(self, hook: str, x, t, scale: float) -> Array:
+        """A public method's evaluation: positions ``x`` (..., 3) [kpc] and times ``t`` [Myr]
+        checked, then the single-point ``hook`` compiled over them, divided by ``scale``."""
+        x = _as_positions(x)
+        return _evaluate(self, hook, x, _times_for(x.shape[:-1], x.dtype, t), scale)
+
+    def _at_radii(self, hook: str, r, t, scale: float) -> Array:
+        """:meth:`_at_positions` for radii ``r`` (...) [kpc] (finite, ≥ 0)."""
+        r = _as_radii(r)
+        return _evaluate(self, hook, r, _times_for(r.shape, r.dtype, t), scale)
+
     def potential(self, x, t=0.0) -> Float[Array, "..."]:
         """Φ at positions ``x`` (..., 3) [kpc] and time ``t`` [Myr] → (..., ) [(km/s)²]."""
-        x = _as_positions(x)
-        return _evaluate(self, "_potential", x, _times_for(x.shape[:-1], x.dtype, t), U.KMS2_TO_KPC2_MYR2)
+        return self._at_positions("_potential", x, t, U.KMS2_TO_KPC2_MYR2)
 
     def gradient(self, x, t=0.0) -> Float[Array, "... 3"]:
         """∇Φ at ``x`` (..., 3) [kpc] → (..., 3) [km/s/Myr]."""
-        x = _as_positions(x)
-        return _evaluate(self, "_gradient", x, _times_for(x.shape[:-1], x.dtype, t), U.KMS_TO_KPC_MYR)
+        return self._at_positions("_gradient", x, t, U.KMS_TO_KPC_MYR)
 
     def acceleration(self, x, t=0.0) -> Float[Array, "... 3"]:
         """−∇Φ at ``x`` (..., 3) [kpc] and ``t`` [Myr] → (..., 3) [km/s/Myr]."""
-        x = _as_positions(x)
-        return _evaluate(self, "_gradient", x, _times_for(x.shape[:-1], x.dtype, t), -U.KMS_TO_KPC_MYR)
+        return self._at_positions("_gradient", x, t, -U.KMS_TO_KPC_MYR)
 
     def hessian(self, x, t=0.0) -> Float[Array, "... 3 3"]:
         """∂²Φ/∂xᵢ∂xⱼ at ``x`` (..., 3) [kpc] → (..., 3, 3) [(km/s)²/kpc²]."""
-        x = _as_positions(x)
-        return _evaluate(self, "_hessian", x, _times_for(x.shape[:-1], x.dtype, t), U.KMS2_TO_KPC2_MYR2)
+        return self._at_positions("_hessian", x, t, U.KMS2_TO_KPC2_MYR2)
 
     def density(self, x, t=0.0) -> Float[Array, "..."]:
         """Mass density ρ = ∇²Φ/4πG at ``x`` (..., 3) [kpc] → (...,) [Msun/kpc³]."""
-        x = _as_positions(x)
-        return _evaluate(self, "_density", x, _times_for(x.shape[:-1], x.dtype, t), 1.0)
+        return self._at_positions("_density", x, t, 1.0)
 
     def circular_velocity(self, r, t=0.0) -> Float[Array, "..."]:
         """Circular speed v_c = √(R ∂Φ/∂R) in the plane z = 0 along the x axis.
@@ -226,14 +232,12 @@ class AbstractPotential(eqx.Module):
         axisymmetric this is the value on the x axis. Where ∂Φ/∂R < 0 (no circular orbit)
         the result is NaN.
         """
-        r = _as_radii(r)
-        return _evaluate(self, "_circular_speed", r, _times_for(r.shape, r.dtype, t), U.KMS_TO_KPC_MYR)
+        return self._at_radii("_circular_speed", r, t, U.KMS_TO_KPC_MYR)
 
     def mass_enclosed(self, r, t=0.0) -> Float[Array, "..."]:
         """Mass within the sphere of radius ``r`` [kpc], from the spherically averaged
         radial force (Gauss's theorem) → [Msun], the shape of ``r`` (finite, ≥ 0)."""
-        r = _as_radii(r)
-        return _evaluate(self, "_mass_enclosed", r, _times_for(r.shape, r.dtype, t), 1.0)
+        return self._at_radii("_mass_enclosed", r, t, 1.0)
 
     def __add__(self, other: "AbstractPotential") -> "CompositePotential":
         """``a + b``: a flat :class:`CompositePotential` of both."""
