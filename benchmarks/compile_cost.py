@@ -100,7 +100,9 @@ S = jg.simulation
 n = int(sys.argv[1])
 base = S.as_theta(dict(S.FIDUCIAL_THETA, r_dens=20.0, gamma=3.5))
 key = jax.random.PRNGKey(7)
-ramp = lambda u: jnp.where(u <= 0, 0.0, jnp.where(u >= 1, 1.0, u * u * (3.0 - 2.0 * u)))
+def ramp(u):  # the test's C¹ smoothstep (tests/simulation/test_simulation.py, _ramp)
+    u = jnp.clip(u, 0.0, 1.0)
+    return u * u * (3 - 2 * u)
 def stat(m):
     p = S.simulate(base._replace(m_lmc=m), key, n).particles
     r = jnp.linalg.norm(p[:, :3], axis=1)

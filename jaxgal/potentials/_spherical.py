@@ -224,10 +224,10 @@ def gammainc_series(a: Float[ArrayLike, ""], x: Float[Array, "*shape"]) -> Float
     clipped; with respect to a, the tangent of the series, computed only when a carries
     one (the Milky Way's bulge slope is usually a constant). In forward-mode programs the
     bulge then costs about what it costs in the primal: the jvp of a 1,000-star ``simulate``
-    with respect to M_LMC (the fast gradient test's program) compiled in 16.2–16.4 s against
-    22.5–24.9 s with the series' own tangent and ran in 0.54–0.69 s against 0.69–0.79 s;
+    with respect to M_LMC (the fast gradient test's program) compiled in 15.7–17.5 s against
+    23.6–25.4 s with the series' own tangent and ran in 0.65–0.71 s against 0.77–0.81 s;
     and since the DF's radial grid differentiates the Milky Way's M(<r), even the primal
-    ``simulate`` program is 4 % smaller (16,779 → 16,083 jaxpr equations at 256 stars;
+    ``simulate`` program is 4 % smaller (16,779 → 16,081 jaxpr equations at 256 stars;
     ``benchmarks/compile_cost.py --jvp-only``, 2026-11-27, ``benchmarks/README.md``).
     """
     return _gammainc_series(a, x)
