@@ -13,7 +13,9 @@
    ``simulation.py --draws``.)
 2. **Per force evaluation**: each term vmapped over 624 lanes inside a ``fori_loop`` of
    2,000 calls (ns per evaluation), including the generic spherical form of the Hernquist
-   force (``AbstractSphericalPotential._gradient``) beside Hernquist's own.
+   force (``AbstractSphericalPotential._gradient``) beside Hernquist's own, and the LMC's
+   tidal term with r(t) read at one fixed time for every lane (no per-lane row of the
+   orbit's Hermite table: the difference to the full term is the cost of that lookup).
 3. **Per element**: XLA:CPU's float64 ``pow``, ``log``, ``exp``, ``sqrt``, ``rsqrt`` and
    float32 ``log`` on 624-element vectors in a ``fori_loop`` (ns per element).
 
@@ -92,6 +94,7 @@ def main():
     forces = {
         "Milky Way": as_force_term(models.mw, ()).acceleration,
         "LMC tidal term": tidal.acceleration,
+        "LMC tidal term, r(t) at one fixed time": lambda t, xx, vv, a: tidal.acceleration(-1000.0, xx, vv, a),
         "both": as_force_term(models.mw, (tidal,)).acceleration,
         "Hernquist (LMC), its own form": lambda t, xx, vv, a: lmc._gradient(xx, t),
         "Hernquist (LMC), generic spherical form": lambda t, xx, vv, a: AbstractSphericalPotential._gradient(lmc, xx, t),
