@@ -163,16 +163,17 @@ def stage_functions(theta, n, model, config):
     return models.mw, models.lmc, df_stage, orbit_stage, tracer_stage
 
 
-#: The tracer numerics before the parked stars and the shrinking lanes (section 6's peer).
+#: The tracer numerics before the parked stars, the shrinking lanes and the middle tier
+#: (section 6's peer).
 def baseline_config():
-    return S.SimulationConfig(park_radius=None, lane_shrink=1)
+    return S.SimulationConfig(park_radius=None, lane_shrink=1, middle_radius=None)
 
 
 #: The converged reference of section 6 (and of section 4): dopri8 at rtol 1e-10 for every
 #: star, no parked stars, float64 forces (the bulge's series too), the MW–LMC orbit by RK4 at 0.25 Myr.
 def reference_config():
     return S.SimulationConfig(
-        tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25, force_dtype=None,
+        tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, middle_radius=None, park_radius=None, orbit_dt=0.25, force_dtype=None,
         bulge_dtype=None,
     )
 
@@ -419,9 +420,9 @@ def main():
         records["poisson_kms"] = float(poisson)
     if not args.no_convergence:
         settings = [
-            ("default: dopri5 rtol 1e-7 (inner 1e-5), orbit rk4 1 Myr", S.SimulationConfig()),
-            ("dopri5 rtol 1e-7, inner 1e-7", S.SimulationConfig(inner_rtol=1e-7)),
-            ("dopri5 rtol 1e-6 (inner 1e-5)", S.SimulationConfig(tracer_rtol=1e-6)),
+            ("default: dopri5 rtol 1e-7 (inner 1e-4, middle 1e-5), orbit rk4 1 Myr", S.SimulationConfig()),
+            ("dopri5 rtol 1e-7, inner and middle 1e-7", S.SimulationConfig(inner_rtol=1e-7, middle_rtol=1e-7)),
+            ("dopri5 rtol 1e-6 (inner 1e-4, middle 1e-5)", S.SimulationConfig(tracer_rtol=1e-6)),
             ("dopri5 rtol 1e-7, float32 forces", S.SimulationConfig(force_dtype=jnp.float32)),
             ("leapfrog dt 1 Myr", S.SimulationConfig(tracer_method="leapfrog", tracer_dt=1.0)),
             ("orbit rk4 at 5 Myr", S.SimulationConfig(orbit_dt=5.0)),

@@ -13,7 +13,8 @@ stars within 10 kpc on 625 lanes (the default before lane widths became multiple
 625 = 20,000 stars / 2 devices / 16); ``l625`` / ``l624``: the same on 625 / 624 lanes (an
 odd width does not vectorise); ``default``: ``SimulationConfig()`` (shrinking lanes,
 parked stars, lanes a multiple of 8); ``inner5``: the default with ``inner_rtol=1e-5`` (the
-default until the third stop of 2026-11-26); ``f32``: the default with float32 forces
+default until the third stop of 2026-11-26); ``nomiddle``: the default without the middle
+tier (``middle_radius=None``, the default until 2026-11-27); ``f32``: the default with float32 forces
 (``force_dtype``); ``rkn``: the Runge–Kutta–Nyström pair
 ``dprkn6`` at rtol 1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
 seconds (CPU time of this process: steadier than wall time on a shared machine), the total
@@ -41,7 +42,7 @@ def _parse():
     p.add_argument("--devices", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configs", type=str, default="previous,shrink,default",
-                   help="comma-separated: previous, shrink, parked, l625, l624, default, inner5, f32, rkn")
+                   help="comma-separated: previous, shrink, parked, l625, l624, default, inner5, nomiddle, f32, rkn")
     p.add_argument("--bands", action="store_true", help="steps by apocentre band (of the first configuration)")
     return p.parse_args()
 
@@ -59,15 +60,18 @@ import numpy as np  # noqa: E402
 from jaxgal import simulation as S  # noqa: E402
 
 CONFIGS = {
-    "previous": lambda: S.SimulationConfig(park_radius=None, lane_shrink=1),
-    # the historical configurations keep the shrink factor they were measured with
-    "shrink": lambda: S.SimulationConfig(park_radius=None, lane_shrink=8),
-    "parked": lambda: S.SimulationConfig(lanes=625, lane_shrink=8),
-    "l624": lambda: S.SimulationConfig(lanes=624, lane_shrink=8),
+    # the historical configurations keep the shrink factor they were measured with, and no
+    # middle tier (it came later)
+    "previous": lambda: S.SimulationConfig(park_radius=None, lane_shrink=1, middle_radius=None),
+    "shrink": lambda: S.SimulationConfig(park_radius=None, lane_shrink=8, middle_radius=None),
+    "parked": lambda: S.SimulationConfig(lanes=625, lane_shrink=8, middle_radius=None),
+    "l624": lambda: S.SimulationConfig(lanes=624, lane_shrink=8, middle_radius=None),
     "f32": lambda: S.SimulationConfig(force_dtype=jnp.float32),
     "default": lambda: S.SimulationConfig(),
-    "inner5": lambda: S.SimulationConfig(inner_rtol=1e-5),
-    "rkn": lambda: S.SimulationConfig(tracer_method="dprkn6", tracer_rtol=1e-5, inner_rtol=3e-4, park_rtol=1e-2),
+    "inner5": lambda: S.SimulationConfig(inner_rtol=1e-5, middle_radius=None),
+    "nomiddle": lambda: S.SimulationConfig(middle_radius=None),
+    "rkn": lambda: S.SimulationConfig(tracer_method="dprkn6", tracer_rtol=1e-5, inner_rtol=3e-4, park_rtol=1e-2,
+                                      middle_radius=None),
 }
 CONFIGS["l625"] = CONFIGS["parked"]  # the same configuration, named for the lane-width comparison
 BANDS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, np.inf)

@@ -141,9 +141,13 @@ def parked_stars(df: ConstantBetaDF, w0, config: SimulationConfig) -> Array:
 def tracer_tolerances(df: ConstantBetaDF, w0, config: SimulationConfig) -> Float[Array, " n"]:
     """Per-star rtol: ``park_rtol`` for the parked stars (:func:`parked_stars`),
     ``inner_rtol`` for the other stars whose monopole apocentre lies inside ``inner_radius``
-    (ε = Ψ(r) − v²/2 > Ψ(inner_radius)), ``tracer_rtol`` otherwise."""
-    inner = _binding(df, w0) > df.psi(config.inner_radius)
-    rtol = jnp.where(inner, config.inner_rtol, config.tracer_rtol)
+    (ε = Ψ(r) − v²/2 > Ψ(inner_radius)), ``middle_rtol`` for the others inside
+    ``middle_radius`` (when set), ``tracer_rtol`` otherwise."""
+    eps = _binding(df, w0)
+    rtol = jnp.full(eps.shape, config.tracer_rtol, dtype=eps.dtype)
+    if config.middle_radius is not None:
+        rtol = jnp.where(eps > df.psi(config.middle_radius), config.middle_rtol, rtol)
+    rtol = jnp.where(eps > df.psi(config.inner_radius), config.inner_rtol, rtol)
     return jnp.where(parked_stars(df, w0, config), config.park_rtol, rtol)
 
 

@@ -51,7 +51,7 @@ from jaxgal import simulation as S
 def reference_config():
     """The converged reference of ``benchmarks/simulation.py`` (``reference_config``)."""
     return S.SimulationConfig(
-        tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, park_radius=None, orbit_dt=0.25, force_dtype=None,
+        tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, middle_radius=None, park_radius=None, orbit_dt=0.25, force_dtype=None,
         bulge_dtype=None,
     )
 
