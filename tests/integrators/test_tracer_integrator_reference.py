@@ -192,7 +192,8 @@ def _check_classes(w, ref_final, apo, cfg, label):
     assert np.median(dx[outer]) < 2e-3, dx[outer]
     assert dv[outer].max() < 0.1, dv[outer]
     assert np.all(r[inner] < min(1.25 * cfg.inner_radius, SUMMARY_R_MIN)), r[inner]
-    assert np.all(r[middle] < 1.25 * cfg.middle_radius), r[middle]
+    if cfg.middle_radius is not None:
+        assert np.all(r[middle] < 1.25 * cfg.middle_radius), r[middle]
     assert np.all(r[parked] < min(2.0 * cfg.park_radius, SUMMARY_R_MIN)), r[parked]
     return dx, dv
 
