@@ -3,7 +3,7 @@
 What ``simulate`` does with the stars (``jaxgal.simulation.evolve_tracers`` with
 ``SimulationConfig()``): ``ErrorControlledRK(config.tracer_method)`` — Dormand–Prince 5(4)
 with per-orbit error control on load-balanced, shrinking lanes — with one rtol per star:
-``tracer_rtol`` (1e-7) for stars that can reach the summaries' volume, ``middle_rtol``
+``tracer_rtol`` (3e-8) for stars that can reach the summaries' volume, ``middle_rtol``
 (1e-5) for stars whose apocentre lies inside ``middle_radius`` (30 kpc), ``inner_rtol``
 (1e-4) for those inside ``inner_radius`` (20 kpc) and, for the
 *parked* stars (apocentre inside ``park_radius``, 10 kpc), ``park_rtol`` (1e-3) with a
@@ -37,7 +37,8 @@ stars (apocentre 20–30 kpc) lose their phase too (2026-11-27: up to 0.86 kpc a
 for the 5 of the 36 orbits, 1.2 kpc and 18 km/s for 22 of the 200 of the slow test) and
 must stay within 1.25 × middle_radius; a few of them (≤ 6 of 20,000 per simulation) are at
 30–33 kpc today, in the summaries' innermost bins, where over 20 prior draws they moved
-the summaries by ≤ 0.025 Poisson errors (``benchmarks/README.md``, "The middle tier").
+the summaries by ≤ 0.025 Poisson errors in one set and by 0.106 in one draw of another
+(``benchmarks/README.md``, "The middle tier").
 """
 
 import numpy as np
