@@ -166,7 +166,7 @@ def stage_functions(theta, n, model, config):
 #: The tracer numerics before the parked stars, the shrinking lanes and the middle tier
 #: (section 6's peer).
 def baseline_config():
-    return S.SimulationConfig(park_radius=None, lane_shrink=1, middle_radius=None)
+    return S.SimulationConfig(park_radius=None, lane_shrink=1, middle_radius=None, tracer_rtol=1e-7)
 
 
 #: The converged reference of section 6 (and of section 4): dopri8 at rtol 1e-10 for every
@@ -420,10 +420,10 @@ def main():
         records["poisson_kms"] = float(poisson)
     if not args.no_convergence:
         settings = [
-            ("default: dopri5 rtol 1e-7 (inner 1e-4, middle 1e-5), orbit rk4 1 Myr", S.SimulationConfig()),
-            ("dopri5 rtol 1e-7, inner and middle 1e-7", S.SimulationConfig(inner_rtol=1e-7, middle_rtol=1e-7)),
+            ("default: dopri5 rtol 3e-8 (inner 1e-4, middle 1e-5), orbit rk4 1 Myr", S.SimulationConfig()),
+            ("dopri5 rtol 3e-8, inner and middle 3e-8", S.SimulationConfig(inner_rtol=3e-8, middle_rtol=3e-8)),
             ("dopri5 rtol 1e-6 (inner 1e-4, middle 1e-5)", S.SimulationConfig(tracer_rtol=1e-6)),
-            ("dopri5 rtol 1e-7, float32 forces", S.SimulationConfig(force_dtype=jnp.float32)),
+            ("dopri5 rtol 3e-8, float32 forces", S.SimulationConfig(force_dtype=jnp.float32)),
             ("leapfrog dt 1 Myr", S.SimulationConfig(tracer_method="leapfrog", tracer_dt=1.0)),
             ("orbit rk4 at 5 Myr", S.SimulationConfig(orbit_dt=5.0)),
         ]

@@ -13,8 +13,8 @@ stars within 10 kpc on 625 lanes (the default before lane widths became multiple
 625 = 20,000 stars / 2 devices / 16); ``l625`` / ``l624``: the same on 625 / 624 lanes (an
 odd width does not vectorise); ``default``: ``SimulationConfig()`` (shrinking lanes,
 parked stars, lanes a multiple of 8); ``inner5``: the default with ``inner_rtol=1e-5`` (the
-default until the third stop of 2026-11-26); ``nomiddle``: the default without the middle
-tier (``middle_radius=None``, the default until 2026-11-27); ``f32``: the default with float32 forces
+default until the third stop of 2026-11-26); ``nomiddle``: the default until 2026-11-27
+(no middle tier, outer stars at rtol 1e-7); ``f32``: the default with float32 forces
 (``force_dtype``); ``rkn``: the Runge–Kutta–Nyström pair
 ``dprkn6`` at rtol 1e-5 (inner 3e-4, parked 1e-2) — with wall and CPU
 seconds (CPU time of this process: steadier than wall time on a shared machine), the total
@@ -60,16 +60,16 @@ import numpy as np  # noqa: E402
 from jaxgal import simulation as S  # noqa: E402
 
 CONFIGS = {
-    # the historical configurations keep the shrink factor they were measured with, and no
-    # middle tier (it came later)
-    "previous": lambda: S.SimulationConfig(park_radius=None, lane_shrink=1, middle_radius=None),
-    "shrink": lambda: S.SimulationConfig(park_radius=None, lane_shrink=8, middle_radius=None),
-    "parked": lambda: S.SimulationConfig(lanes=625, lane_shrink=8, middle_radius=None),
-    "l624": lambda: S.SimulationConfig(lanes=624, lane_shrink=8, middle_radius=None),
+    # the historical configurations keep the shrink factor they were measured with, the
+    # outer rtol of their time (1e-7) and no middle tier (both came later)
+    "previous": lambda: S.SimulationConfig(park_radius=None, lane_shrink=1, middle_radius=None, tracer_rtol=1e-7),
+    "shrink": lambda: S.SimulationConfig(park_radius=None, lane_shrink=8, middle_radius=None, tracer_rtol=1e-7),
+    "parked": lambda: S.SimulationConfig(lanes=625, lane_shrink=8, middle_radius=None, tracer_rtol=1e-7),
+    "l624": lambda: S.SimulationConfig(lanes=624, lane_shrink=8, middle_radius=None, tracer_rtol=1e-7),
     "f32": lambda: S.SimulationConfig(force_dtype=jnp.float32),
     "default": lambda: S.SimulationConfig(),
-    "inner5": lambda: S.SimulationConfig(inner_rtol=1e-5, middle_radius=None),
-    "nomiddle": lambda: S.SimulationConfig(middle_radius=None),
+    "inner5": lambda: S.SimulationConfig(inner_rtol=1e-5, middle_radius=None, tracer_rtol=1e-7),
+    "nomiddle": lambda: S.SimulationConfig(middle_radius=None, tracer_rtol=1e-7),
     "rkn": lambda: S.SimulationConfig(tracer_method="dprkn6", tracer_rtol=1e-5, inner_rtol=3e-4, park_rtol=1e-2,
                                       middle_radius=None),
 }
