@@ -13,6 +13,7 @@
 import contextlib
 import os
 import signal
+import sys
 import time
 
 import jax
@@ -129,6 +130,19 @@ def _alarm(seconds: int):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+def gala_inertial_helpers():
+    """``(gala_mw_lmc_inertial, run_gala_inertial)`` of ``benchmarks/_gala.py``: the MW and
+    LMC as gala potentials moving on a jaxgal orbit, and gala's leapfrog in that inertial
+    frame. Skips the calling test when gala is not installed."""
+    pytest.importorskip("gala")
+    bench = os.path.join(ROOT, "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from _gala import gala_mw_lmc_inertial, run_gala_inertial
+
+    return gala_mw_lmc_inertial, run_gala_inertial
 
 
 @pytest.fixture

@@ -113,14 +113,9 @@ def test_default_tracers_match_gala_in_the_inertial_frame(batch_and_singles):
     at 1e-4 0.09–0.35 kpc and 8–9 km/s; so does the middle tier's 1e-5 given to the stars
     outside 30 kpc instead of inside (a swapped comparison in ``tracer_tolerances``: the same
     0.53–0.80 km/s here, and 0.47 Poisson errors in the summary test above)."""
-    pytest.importorskip("gala")
-    import os
-    import sys
+    from conftest import gala_inertial_helpers
 
-    from conftest import ROOT
-
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    from _gala import gala_mw_lmc_inertial, run_gala_inertial
+    gala_mw_lmc_inertial, run_gala_inertial = gala_inertial_helpers()
 
     _, singles, thetas = batch_and_singles
     rows = []

@@ -205,14 +205,9 @@ def test_tracers_match_gala_in_the_inertial_frame():
     Miyamoto–Nagai, power-law bulge) and the LMC along jaxgal's two-body orbit. Both use a
     2 Myr leapfrog (the configuration the batch tests compile, so the program is shared);
     they differ by the interpolation of the centres (Hermite vs GSL cubic spline)."""
-    pytest.importorskip("gala")
-    import os
-    import sys
+    from conftest import gala_inertial_helpers
 
-    from conftest import ROOT
-
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    from _gala import gala_mw_lmc_inertial, run_gala_inertial
+    gala_mw_lmc_inertial, run_gala_inertial = gala_inertial_helpers()
 
     th = dict(_EXTENDED)
     cfg = S.SimulationConfig(tracer_method="leapfrog", tracer_dt=2.0)  # as the batch test: shared compile
