@@ -56,6 +56,8 @@ from jaxgal.integrators._terms import as_force_term  # noqa: E402
 from jaxgal.potentials import AbstractSphericalPotential  # noqa: E402
 from jaxgal.satellites import SatelliteInHostFrame  # noqa: E402
 
+from _tracers import fiducial_tracers  # noqa: E402  (benchmarks/, the script's folder)
+
 LANES, CALLS = 624, 2000
 
 
@@ -70,13 +72,9 @@ def _best(f, *args, repeats=5, clock=time.perf_counter):
 
 
 def main():
-    model, base = S.SimulationModel(), S.SimulationConfig()
-    th = S.as_theta(S.FIDUCIAL_THETA)
-    models = S.build_models(th)
-    orbit, _ = S.lmc_orbit(models, th, S.present_day_lmc(th, model), model, base)
-    df, w0 = S.initial_halo(models.mw, th, jax.random.PRNGKey(1), ARGS.n, model, base)
-    rtol = S.tracer_tolerances(df, w0, base)
-    budgets = S.tracer_step_budgets(df, w0, base)
+    base = S.SimulationConfig()
+    f = fiducial_tracers(ARGS.n, base)
+    model, models, orbit, w0, rtol, budgets = f.model, f.models, f.orbit, f.w0, f.rtol, f.budgets
     tidal = SatelliteInHostFrame(models.lmc, orbit)
 
     # the tracer stage exactly as simulate runs it (evolve_tracers: the config's lanes,

@@ -24,6 +24,7 @@ set by rtol (measured in ``benchmarks/README.md``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import diffrax
@@ -38,6 +39,10 @@ from ._base import AbstractSolver
 from ._lanes import default_lanes, run_lanes, run_queue
 
 __all__ = ["ErrorControlledRK", "TABLEAUX"]
+
+#: ln 1e-4: the PI controller's floor on the previous step's error, as a logarithm (equal,
+#: bit for bit, to XLA:CPU's float64 and float32 ``log`` of 1e-4).
+LOG_ERR_FLOOR = math.log(1e-4)
 
 
 def _tableau(solver) -> dict:
@@ -213,7 +218,7 @@ class ErrorControlledRK(AbstractSolver):
             k=jnp.concatenate([v0, a0], axis=1),
             h=h0,
             rtol=jnp.broadcast_to(rtol, (n,)),
-            ep=jnp.ones((n,), dtype),
+            log_err=jnp.zeros((n,), dtype),  # log of the previous step's error (1 before the first)
         )
         has_budget = self.max_steps is not None
         if has_budget:
@@ -232,11 +237,11 @@ class ErrorControlledRK(AbstractSolver):
             direction_ = _direction(t0_, targets_)
 
             def step(lane, t, target):
-                y, k, t1, h_new, ep, landed, accepted = step_fn(
+                y, k, t1, h_new, log_err, landed, accepted = step_fn(
                     term_, tab, args_, lane["rtol"], atol, safety, direction_, lane["y"], lane["k"], t, lane["h"],
-                    lane["ep"], target,
+                    lane["log_err"], target,
                 )
-                new = dict(lane, y=y, k=k, h=h_new, ep=ep)
+                new = dict(lane, y=y, k=k, h=h_new, log_err=log_err)
                 return new, t1, landed, accepted
 
             return run_lanes(
@@ -277,7 +282,7 @@ def _weighted(coeffs, ks):
     return sum(c * k for c, k in zip(coeffs, ks) if c != 0.0)
 
 
-def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, err_prev, target):
+def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, log_err_prev, target):
     c, a, b_sol, b_err = tab["c"], tab["a"], tab["b_sol"], tab["b_err"]
     d = y.shape[0] // 2
 
@@ -291,10 +296,10 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, e
     # SSAL: the last stage is evaluated at the solution, so y1 is that stage's state.
     y1 = y + h_eff * _weighted(b_sol, ks)
     y_err = h_eff * _weighted(b_err, ks)
-    return _control(tab, rtol, atol, safety, direction, y, k0, y1, ks[-1], y_err, t, h, h_eff, clipped, err_prev, target)
+    return _control(tab, rtol, atol, safety, direction, y, k0, y1, ks[-1], y_err, t, h, h_eff, clipped, log_err_prev, target)
 
 
-def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, err_prev, target):
+def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, log_err_prev, target):
     """One Runge–Kutta–Nyström step of ẍ = a(t, x): stage positions
     Xᵢ = x + cᵢ h v + h² Σⱼ aᵢⱼ Aⱼ, Aᵢ = a(t + cᵢ h, Xᵢ); x₁ = x + h v + h² Σ b_xᵢ Aᵢ,
     v₁ = v + h Σ b_vᵢ Aᵢ; error (h² Σ e_xᵢ Aᵢ, h Σ e_vᵢ Aᵢ). The lane state is the same as
@@ -313,10 +318,10 @@ def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, 
     y1 = jnp.concatenate([x1, v1])
     y_err = jnp.concatenate([h2 * _weighted(tab["e_x"], acc), h_eff * _weighted(tab["e_v"], acc)])
     k1 = jnp.concatenate([v1, acc[-1]])
-    return _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target)
+    return _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, log_err_prev, target)
 
 
-def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, err_prev, target):
+def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, log_err_prev, target):
     """Accept or reject the step (y → y1, error estimate y_err) and choose the next step
     (PI controller, module docstring)."""
     k_exp = 1.0 / (tab["err_order"] + 1.0)
@@ -326,15 +331,16 @@ def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_e
     err = jnp.maximum(jnp.linalg.norm(y_err[:d]) / scale_x, jnp.linalg.norm(y_err[d:]) / scale_v)
     err = jnp.where(jnp.isfinite(err), err, jnp.inf)
     accept = err <= 1.0
-    # The step factor from logarithms (one log of each error, two exponentials) instead of
-    # three powers, which cost ~11 ns each on a CPU (XLA:CPU's float64 pow) — 5 % of a
-    # step. In the state's precision: a float32 factor overflowed the forward-mode tangents
-    # of chaotic orbits (finite in float64) to inf, and inf × the exact zero weight of a
-    # statistic is NaN.
+    # The step factor from logarithms instead of three powers, which cost ~11 ns each on a
+    # CPU (XLA:CPU's float64 pow) — 5 % of a step: one logarithm per step (the previous
+    # step's, ``log_err_prev``, is carried in the lane state) and one exponential of the
+    # branch's exponent (the same values as a log of each error and an exponential per
+    # branch, bit for bit, at 8 ns less per step; ``benchmarks/README.md``). In the state's
+    # precision: a float32 factor overflowed the forward-mode tangents of chaotic orbits
+    # (finite in float64) to inf, and inf × the exact zero weight of a statistic is NaN.
     le = jnp.log(jnp.maximum(err, 1e-10))
-    lp = jnp.log(jnp.maximum(err_prev, 1e-4))
-    factor = jnp.where(accept, jnp.clip(safety * jnp.exp(-0.7 * k_exp * le + 0.4 * k_exp * lp), 0.2, 10.0),
-                       jnp.clip(safety * jnp.exp(-k_exp * le), 0.1, 0.9))
+    growth = safety * jnp.exp(jnp.where(accept, -0.7 * k_exp * le + 0.4 * k_exp * log_err_prev, -k_exp * le))
+    factor = jnp.where(accept, jnp.clip(growth, 0.2, 10.0), jnp.clip(growth, 0.1, 0.9))
     h_new = h_eff * factor
     # After a shortened (landing) step keep at least the step we had.
     h_new = jnp.where(accept & clipped, direction * jnp.maximum(jnp.abs(h_new), jnp.abs(h)), h_new)
@@ -345,5 +351,7 @@ def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_e
     t1 = jnp.where(accept, jnp.where(clipped, target, t + h_eff), t)
     y_out = jnp.where(accept, y1, y)
     k_out = jnp.where(accept, k1, k0)
-    err_out = jnp.where(accept, jnp.maximum(err, 1e-4), err_prev)
-    return y_out, k_out, t1, h_new, err_out, accept & clipped, accept
+    # log max(err, 1e-4) for the next step, from le: the same logarithm where err ≥ 1e-4
+    # and the floor's logarithm below it (LOG_ERR_FLOOR, XLA:CPU's log of 1e-4 bit for bit)
+    log_err_out = jnp.where(accept, jnp.where(err >= 1e-4, le, jnp.asarray(LOG_ERR_FLOOR, le.dtype)), log_err_prev)
+    return y_out, k_out, t1, h_new, log_err_out, accept & clipped, accept

@@ -676,5 +676,27 @@ def test_shrinking_lanes_and_step_budgets():
     e0, e1 = energy(pot, w0[k]), energy(pot, np.asarray(capped.w[k]))
     assert abs(e1 / e0 - 1) < 1e-6
     assert np.linalg.norm(np.asarray(capped.w[k, :3]) - np.asarray(full.w[k, :3])) > 1e-3
+
+    # With several output times (every 60 Myr; the lanes write one output per landing and a
+    # spent orbit's state to every output still unwritten — a separate code path from the
+    # single output above): the capped orbit stops at its budget, on its orbit, and every
+    # snapshot from the first one after the stop holds that same state; the others are
+    # untouched.
+    def run_saved(**kw):
+        return ji.integrate_orbits(
+            pot, w0, 0.0, 300.0, 30.0, save_every=2, solver=ji.ErrorControlledRK("dopri5", rtol=1e-8, lanes=64, **kw)
+        )
+
+    free, capped_saved = run_saved(shrink=8), run_saved(shrink=8, max_steps=budget)
+    ws_free, ws = np.asarray(free.w), np.asarray(capped_saved.w)
+    assert ws.shape == (6, 70, 6) and np.all(np.isfinite(ws))
+    assert int(capped_saved.n_steps[k]) == budget[k]
+    np.testing.assert_array_equal(np.asarray(capped_saved.n_steps)[others], np.asarray(free.n_steps)[others])
+    np.testing.assert_allclose(ws[:, others], ws_free[:, others], rtol=1e-10, atol=1e-10)
+    stopped = np.flatnonzero(np.any(ws[:, k] != ws_free[:, k], axis=1))
+    assert 0 < stopped[0] < 5  # stopped before the end, after the start
+    for i in stopped[1:]:
+        np.testing.assert_array_equal(ws[i, k], ws[stopped[0], k])
+    assert abs(energy(pot, ws[-1, k]) / e0 - 1) < 1e-6
     with pytest.raises(ValueError, match="max_steps"):
         ji.ErrorControlledRK("dopri5", max_steps=0)
