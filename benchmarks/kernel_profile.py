@@ -17,8 +17,8 @@ lane-step, the share of each jaxgal file and the ``--top`` source lines. ``--plu
 replaces the forces by one Plummer sphere (one √ and a power per evaluation), which leaves
 the cost of the solver and the lanes themselves.
 
-Timings in a trace include the profiler's own overhead (~0.3 µs per kernel); compare
-shares, or runs made the same way (``benchmarks/README.md``, "Where a step goes").
+Kernels run slower under the profiler than without it: compare shares, or runs made the
+same way (``benchmarks/README.md``, "Where a step goes").
 """
 
 from __future__ import annotations
