@@ -30,6 +30,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -131,11 +132,13 @@ def main():
     with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
         jax.block_until_ready(run(w0))
 
-    modules = [p for p in glob.glob(os.path.join(DUMP, "*jit_tracer_stage*after_optimizations.txt"))]
+    modules = glob.glob(os.path.join(DUMP, "*jit_tracer_stage*after_optimizations.txt"))
     if not modules:
         sys.exit(f"no dumped module of tracer_stage in {DUMP}")
     kernels = stack_attribution(open(max(modules, key=os.path.getsize)).read())
     trace = json.load(gzip.open(glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True)[0]))
+    for d in (DUMP, trace_dir):  # every program's HLO and the trace: tens of MB
+        shutil.rmtree(d, ignore_errors=True)
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
     total, count = collections.Counter(), collections.Counter()
     for e in events:
