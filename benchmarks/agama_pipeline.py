@@ -7,8 +7,9 @@ One simulation at ``jaxgal.simulation.FIDUCIAL_THETA`` (Brooks et al.), stage by
 
 - **jaxgal** (``--devices`` host CPU devices): ``simulate`` whole (compile = first − steady
   call, steady = best of ``--repeats``), and its stages each jitted on its own: DF build +
-  sample, two-body orbit, tracers (dopri5, per-star rtol 1e-7 / 1e-4 inside 20 kpc, parked
-  stars at 1e-3: ``SimulationConfig()``).
+  sample, two-body orbit, tracers (``SimulationConfig()``'s numerics: dopri5 with per-star
+  tolerances — the outer stars at ``tracer_rtol``, tiers inside 30 and 20 kpc, parked stars
+  inside 10 kpc; the table prints the method and outer rtol).
 - **AGAMA** (``--threads`` OpenMP threads): the same Milky Way from AGAMA components (NFW,
   the three Miyamoto–Nagai discs, a Spheroid bulge; checked against jaxgal before timing);
   the stellar halo from its QuasiSpherical DF (β0, Spheroid tracer) in the spherically
@@ -212,7 +213,8 @@ def main():
     print(f"| two-body orbit | {w_or:.2f} | {t_tb:.2f} (scipy + AGAMA forces) |")
     print(f"| moving-frame potential | — | {t_frame:.2f} |")
     for tr in rec["agama"]["tracers"]:
-        print(f"| tracers ({tr['method']} {tr['accuracy']:g}) | {w_tr:.2f} (dopri5 1e-7) | {tr['tracers_s']:.2f} |")
+        print(f"| tracers ({tr['method']} {tr['accuracy']:g}) | {w_tr:.2f} ({config.tracer_method} {config.tracer_rtol:g}) "
+              f"| {tr['tracers_s']:.2f} |")
     for tr in rec["agama"]["tracers"]:
         print(f"| **whole** ({tr['method']} {tr['accuracy']:g}) | **{wall:.2f}** | **{tr['total_s']:.2f}** ({tr['ratio_to_jaxgal']:.1f}×) |")
     if args.json:
