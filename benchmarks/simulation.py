@@ -174,7 +174,7 @@ def baseline_config():
 def reference_config():
     return S.SimulationConfig(
         tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, middle_radius=None, park_radius=None, orbit_dt=0.25, force_dtype=None,
-        bulge_dtype=None,
+        bulge_dtype=None, table_cells_per_octave=None,
     )
 
 

@@ -13,6 +13,7 @@ from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_r
 from ._moving import TranslatingPotential
 from ._presets import MilkyWayPotential2022, MWPotential2014, lmc, lmc_scale_radius, milky_way, solve_c200
 from ._spherical import NFW, Hernquist, Plummer, PowerLawCutoff, r200_from_m200, rho_crit
+from ._tabulated import TabulatedSphericalPotential, tabulate_spherical
 
 __all__ = [
     "AbstractPotential",
@@ -29,6 +30,7 @@ __all__ = [
     "NFW",
     "Plummer",
     "PowerLawCutoff",
+    "TabulatedSphericalPotential",
     "TranslatingPotential",
     "TriaxialNFW",
     "lmc",
@@ -38,4 +40,5 @@ __all__ = [
     "rho_crit",
     "rotation_matrix_pitch_yaw_roll",
     "solve_c200",
+    "tabulate_spherical",
 ]

@@ -31,7 +31,15 @@ from jaxtyping import Array, Float
 from .. import frames
 from ..df import ConstantBetaDF, stellar_halo_density
 from ..integrators import RK4, Diffrax, ErrorControlledRK, Leapfrog, integrate_orbits, solver_from_method
-from ..potentials import CompositePotential, Hernquist, PowerLawCutoff, lmc, milky_way, solve_c200
+from ..potentials import (
+    CompositePotential,
+    Hernquist,
+    PowerLawCutoff,
+    lmc,
+    milky_way,
+    solve_c200,
+    tabulate_spherical,
+)
 from ..satellites import (
     ChandrasekharFriction,
     SatelliteInHostFrame,
@@ -182,8 +190,12 @@ def evolve_tracers(
 
 
 def _tracer_milky_way(mw: CompositePotential, config: SimulationConfig) -> CompositePotential:
-    """The Milky Way whose force moves the tracers: ``mw`` with its bulge's series in
-    ``config.tracer_bulge_dtype`` (the same parameters; other components unchanged)."""
+    """The Milky Way whose force moves the tracers: ``mw`` with its spherical components
+    (halo, bulge) as one table (:func:`~jaxgal.potentials.tabulate_spherical`, with
+    ``config.table_cells_per_octave``), or else with its bulge's series in ``config.tracer_bulge_dtype`` (the
+    same parameters; other components unchanged)."""
+    if config.table_cells_per_octave is not None:
+        return tabulate_spherical(mw, cells_per_octave=config.table_cells_per_octave)
     dtype = config.tracer_bulge_dtype
     if dtype is None or "bulge" not in mw.names:
         return mw

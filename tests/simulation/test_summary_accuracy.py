@@ -52,7 +52,7 @@ def reference_config():
     """The converged reference of ``benchmarks/simulation.py`` (``reference_config``)."""
     return S.SimulationConfig(
         tracer_method="dopri8", tracer_rtol=1e-10, inner_rtol=1e-10, middle_radius=None, park_radius=None, orbit_dt=0.25, force_dtype=None,
-        bulge_dtype=None,
+        bulge_dtype=None, table_cells_per_octave=None,
     )
 
 
