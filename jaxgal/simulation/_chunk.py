@@ -42,8 +42,9 @@ def _check_settings(out_dir: str, settings: dict) -> None:
                 f"{out_dir} holds a suite with different settings {diff} (existing, requested); "
                 "use another folder or the same settings to resume"
                 + ("; this suite was written by a jaxgal that recorded only the non-default "
-                   "SimulationConfig fields, and the defaults have changed since (docs/simulation.md, "
-                   "Throughput): resume it with the version that started it" if legacy else "")
+                   "SimulationConfig fields, or whose SimulationConfig had fewer fields (such as "
+                   "table_cells_per_octave, 2026-11-27), and the defaults have changed since "
+                   "(docs/simulation.md, Throughput): resume it with the version that started it" if legacy else "")
             )
     else:
         os.makedirs(out_dir, exist_ok=True)

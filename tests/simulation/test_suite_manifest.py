@@ -104,6 +104,10 @@ def test_settings_record_every_config_field_and_refuse_legacy_suites(tmp_path):
         json.dump(dict(settings, config="SimulationConfig(tracer_rtol=1e-06)"), fh)
     with pytest.raises(ValueError, match="recorded only the non-default"):
         _check_settings(str(tmp_path / "old"), settings)
+    with open(tmp_path / "old" / "suite.json", "w") as fh:  # a full record of a version with fewer fields
+        json.dump(dict(settings, config=rec.replace(", table_cells_per_octave=32", "")), fh)
+    with pytest.raises(ValueError, match="had fewer fields"):
+        _check_settings(str(tmp_path / "old"), settings)
     other = _settings_of(4, 0, 100, 2, S.SimulationConfig(inner_rtol=1e-5), S.SimulationModel(), None)
     with open(tmp_path / "old" / "suite.json", "w") as fh:  # a full record that differs: the plain message
         json.dump(other, fh)
