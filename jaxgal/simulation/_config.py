@@ -149,8 +149,10 @@ class SimulationConfig(eqx.Module):
     of their M(<r), built in the state's precision from 1e-6 to 1e6 kpc with this many
     cells per octave of r² (a power of two): force within 3.7e-9 of the components' own,
     and one table row read by r²'s bits and one √ per evaluation instead of NFW's log1p and
-    the bulge's series, −26 % per dopri5 step here, the summaries of 80 prior draws as close
-    to the converged references as before (``benchmarks/README.md``,
+    the bulge's series, 26–28 % less CPU per dopri5 step here, the summaries of 80 prior draws as close
+    to the converged references as before (on a GPU, where arithmetic is cheap and each
+    simulation of a batch reads its own 80 kB table, None may be faster: not measured;
+    ``benchmarks/README.md``,
     "One table for the spherical components"). `devices`:
     devices to split the stars over (None: ``integrate_orbits``' default, all devices when
     each gets at least 1,024 stars; :func:`simulate_batch` splits simulations instead).
