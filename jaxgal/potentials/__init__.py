@@ -11,12 +11,13 @@ from ._disc import FittedExponentialDisc, MiyamotoNagai, MN3ExponentialDisc
 from ._expdisc import ExponentialDisc
 from ._ellipsoidal import FlattenedNFW, TriaxialNFW, rotation_matrix_pitch_yaw_roll
 from ._moving import TranslatingPotential
-from ._presets import MilkyWayPotential2022, MWPotential2014, lmc, lmc_scale_radius, milky_way, solve_c200
+from ._presets import DISC_MODELS, MilkyWayPotential2022, MWPotential2014, lmc, lmc_scale_radius, milky_way, solve_c200
 from ._spherical import NFW, Hernquist, Plummer, PowerLawCutoff, r200_from_m200, rho_crit
 from ._tabulated import TabulatedSphericalPotential, tabulate_spherical
 
 __all__ = [
     "AbstractPotential",
+    "DISC_MODELS",
     "AbstractSphericalPotential",
     "CompositePotential",
     "ExponentialDisc",

@@ -60,7 +60,7 @@ class SimulationResult(eqx.Module):
 def _front(theta: Theta, key, n_particles: int, model: SimulationModel, config: SimulationConfig):
     """Stages 1–4 and the per-star tolerances and budgets: everything before the tracers.
     Returns arrays only (so that ``lax.map`` can stack them)."""
-    models = build_models(theta)
+    models = build_models(theta, model)
     w_lmc = present_day_lmc(theta, model)
     orbit, ln_coulomb = lmc_orbit(models, theta, w_lmc, model, config)
     df, w0 = initial_halo(models.mw, theta, key, n_particles, model, config)
@@ -71,7 +71,7 @@ def _back(theta: Theta, front, model: SimulationModel, config: SimulationConfig,
     """Stages 5–6: the tracers and the derived quantities (the models are rebuilt from θ:
     a few scalar operations, identical to the front's)."""
     orbit, ln_coulomb, w0, rtol, budgets = front
-    models = build_models(theta)
+    models = build_models(theta, model)
     w1, n_steps = evolve_tracers(models, orbit, w0, rtol, model, config, devices, max_steps=budgets)
     derived = derived_quantities(models, theta, orbit, ln_coulomb, n_steps, max_steps=budgets)
     return SimulationResult(particles=w1, initial_particles=w0, orbit=orbit, derived=derived, theta=theta)
