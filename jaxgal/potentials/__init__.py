@@ -17,9 +17,9 @@ from ._tabulated import TabulatedSphericalPotential, tabulate_spherical
 
 __all__ = [
     "AbstractPotential",
-    "DISC_MODELS",
     "AbstractSphericalPotential",
     "CompositePotential",
+    "DISC_MODELS",
     "ExponentialDisc",
     "FittedExponentialDisc",
     "FlattenedNFW",
