@@ -33,6 +33,7 @@ __all__ = [
     "as_float_array",
     "check_finite_scalar",
     "check_int",
+    "check_power_of_two",
     "check_range",
     "check_positive",
     "check_shape",
@@ -193,6 +194,15 @@ def check_int(value: Any, name: str, lo: int = 1, hi: int | None = None) -> int:
         limit = f"≥ {lo}" if hi is None else f"in [{lo}, {hi}]"
         raise ValueError(f"{name} must be an integer {limit}; got {v}")
     return v
+
+
+def check_power_of_two(value: Any, name: str, lo: int = 2, hi: int = 2**20) -> int:
+    """A Python or NumPy integer (not a bool) that is a power of two in [lo, hi]; anything
+    else raises ``ValueError`` naming ``name``."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok or not lo <= int(value) <= hi or int(value) & (int(value) - 1):
+        raise ValueError(f"{name} must be a power of two from {lo} to {hi}; got {value!r}")
+    return int(value)
 
 
 def check_float_dtype(value: Any, name: str, *, or_none: bool = False):

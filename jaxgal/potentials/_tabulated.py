@@ -22,7 +22,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import units as U
-from .._validation import check_finite_scalar
+from .._validation import check_finite_scalar, check_power_of_two
 from ._base import AbstractPotential, AbstractSphericalPotential, CompositePotential, squared_norm
 
 __all__ = ["TabulatedSphericalPotential", "tabulate_spherical"]
@@ -98,11 +98,7 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
         self.components = _spherical_components(potential)
         r_min = check_finite_scalar(r_min, "TabulatedSphericalPotential: r_min", lo=0.0, closed=(False, True), unit="kpc")
         r_max = check_finite_scalar(r_max, "TabulatedSphericalPotential: r_max", lo=float(r_min), closed=(False, True), unit="kpc")
-        bits = int(cells_per_octave).bit_length() - 1
-        if isinstance(cells_per_octave, bool) or cells_per_octave != 2**bits or not 2 <= cells_per_octave <= 2**20:
-            raise ValueError(
-                f"TabulatedSphericalPotential: cells_per_octave must be a power of two from 2 to 2**20; got {cells_per_octave!r}"
-            )
+        bits = check_power_of_two(cells_per_octave, "TabulatedSphericalPotential: cells_per_octave").bit_length() - 1
         # octaves of r²: [2^e, 2^(e+1)) for e_min ≤ e < e_max, each split into 2^bits cells
         self.e_min = math.floor(math.log2(r_min**2))
         e_max = math.ceil(math.log2(r_max**2))
@@ -180,8 +176,9 @@ def tabulate_spherical(
     **Arguments:** `potential`: a ``CompositePotential`` (or a single potential);
     `r_min`, `r_max` [kpc], `cells_per_octave`: as :class:`TabulatedSphericalPotential`.
     """
-    comps = potential.components if isinstance(potential, CompositePotential) else (potential,)
-    names = potential.names if isinstance(potential, CompositePotential) else (type(potential).__name__.lower(),)
+    if not isinstance(potential, CompositePotential):
+        potential = CompositePotential.of(potential)
+    comps, names = potential.components, potential.names
     sph = [i for i, c in enumerate(comps) if isinstance(c, AbstractSphericalPotential)]
     if not sph:
         return potential

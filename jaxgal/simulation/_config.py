@@ -17,7 +17,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, check_finite_scalar, check_float_dtype, check_int, check_positive
+from .._validation import as_float_array, check_finite_scalar, check_float_dtype, check_int, check_positive, check_power_of_two
 from ..frames import GalactocentricFrame
 from ..integrators import FIXED_STEP_METHODS
 from ..potentials import DISC_MODELS
@@ -220,9 +220,8 @@ class SimulationConfig(eqx.Module):
             raise ValueError(f"SimulationConfig: orbit_method must be one of {list(ORBIT_METHODS)}; got {self.orbit_method!r}")
         for name in ("orbit_dt", "tracer_rtol", "inner_radius", "inner_rtol", "park_rtol", "tracer_dt", "df_r_min", "r_max_sample"):
             check_finite_scalar(getattr(self, name), f"SimulationConfig: {name}", lo=0.0, closed=(False, True))
-        c = self.table_cells_per_octave
-        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 2 or c & (c - 1)):
-            raise ValueError(f"SimulationConfig: table_cells_per_octave must be None or a power of two ≥ 2; got {c!r}")
+        if self.table_cells_per_octave is not None:
+            check_power_of_two(self.table_cells_per_octave, "SimulationConfig: table_cells_per_octave")
         if self.orbit_step is not None:
             check_finite_scalar(self.orbit_step, "SimulationConfig: orbit_step", lo=0.0, closed=(False, True))
         if not self.df_r_max > self.df_r_min:

@@ -81,7 +81,7 @@ class MWLMCModels(NamedTuple):
 def build_models(theta: Theta, model: SimulationModel | None = None) -> MWLMCModels:
     """Stage 1: the Milky Way of ``10**log10_m200`` with ``model.disc`` (default ``"mn3"``)
     and the LMC of ``m_lmc`` (module docstring)."""
-    disc = "mn3" if model is None else model.disc
+    disc = (SimulationModel() if model is None else model).disc
     m200 = 10.0**theta.log10_m200
     c200, clipped = solve_c200(m200, disc=disc)
     return MWLMCModels(milky_way(m200, c200=c200, disc=disc), lmc(theta.m_lmc), c200, clipped)
