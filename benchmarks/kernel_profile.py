@@ -1,6 +1,6 @@
 """Where a step of the tracer integrator goes, kernel by kernel, attributed to jaxgal's source.
 
-    python benchmarks/kernel_profile.py [--n 4000] [--lanes 624] [--top 25] [--plummer]
+    python benchmarks/kernel_profile.py [--n 4000] [--lanes 624] [--top 25] [--plummer | --orbits]
 
 The tracer stage of the fiducial simulation (``simulation.evolve_tracers``: the stars of
 ``initial_halo`` at −2.2 Gyr, the Milky Way and the LMC's tidal term on the two-body orbit,
@@ -15,10 +15,12 @@ derivative is credited to the solver's ``f``, not to the potential).
 Printed: the kernels per iteration of the widest lane phase, µs per iteration and ns per
 lane-step, the share of each jaxgal file and the ``--top`` source lines. ``--plummer``
 replaces the forces by one Plummer sphere (one √ and a power per evaluation), which leaves
-the cost of the solver and the lanes themselves.
+the cost of the solver and the lanes themselves; ``--orbits`` profiles ``orbits.py``'s halo
+orbits (seed 42) in ``tabulate_spherical(milky_way(1e12))`` with dopri5 at rtol 1e-7
+instead (``ab.py orbits --devices 1 --n N dopri5=`` times them unprofiled).
 
-Kernels run slower under the profiler than without it, by ~1 µs each (a loop of 55 kernels
-over 256 lanes measured 84–109 µs per iteration here against ~40 µs unprofiled): the
+Kernels run slower under the profiler than without it, by ~1 µs each (``--orbits --n 4000
+--lanes 256``: 79 µs per iteration of 55 kernels, against ~39 µs unprofiled): the
 absolute times overstate, and the shares favour loops of many small kernels. Read it as a
 map of where the kernels are; measure a change with interleaved wall-time runs
 (``benchmarks/README.md``, "Where a step goes" and "One table for the spherical
@@ -45,6 +47,8 @@ def _parse():
     p.add_argument("--lanes", type=int, default=624, help="lane width (default 624, the default for 20,000 stars on 2 devices)")
     p.add_argument("--top", type=int, default=25, help="source lines to list")
     p.add_argument("--plummer", action="store_true", help="a Plummer sphere instead of the MW and LMC forces")
+    p.add_argument("--orbits", action="store_true",
+                   help="orbits.py's halo orbits in tabulate_spherical(milky_way(1e12)), dopri5 rtol 1e-7, instead of the tracer stage")
     return p.parse_args()
 
 
@@ -66,9 +70,9 @@ jax.config.update("jax_enable_x64", True)
 
 from jaxgal import simulation as S  # noqa: E402
 from jaxgal.integrators import ErrorControlledRK, integrate_orbits  # noqa: E402
-from jaxgal.potentials import Plummer  # noqa: E402
+from jaxgal.potentials import Plummer, milky_way, tabulate_spherical  # noqa: E402
 
-from _tracers import fiducial_tracers  # noqa: E402
+from _tracers import fiducial_tracers, halo_orbits  # noqa: E402
 
 
 def stack_attribution(module_text: str) -> dict[str, str]:
@@ -119,7 +123,14 @@ def main():
     model, models, orbit, w0, rtol, budgets = f.model, f.models, f.orbit, f.w0, f.rtol, f.budgets
     devices = tuple(jax.devices())
 
-    if ARGS.plummer:
+    if ARGS.orbits:
+        w0 = jax.numpy.asarray(halo_orbits(models.mw, ARGS.n, 42))
+        pot, solver = tabulate_spherical(milky_way(1e12)), ErrorControlledRK("dopri5", rtol=1e-7, lanes=ARGS.lanes)
+
+        def tracer_stage(w):
+            res = integrate_orbits(pot, w, 0.0, 2200.0, solver=solver, devices=devices)
+            return res.w, res.n_steps
+    elif ARGS.plummer:
         solver = ErrorControlledRK("dopri5", rtol=rtol, lanes=ARGS.lanes, max_steps=budgets, shrink=base.lane_shrink)
 
         def tracer_stage(w):
@@ -154,7 +165,8 @@ def main():
     in_loop = [k for k in total if count[k] >= 0.9 * iterations]
     per_iter = sum(total[k] for k in in_loop) / iterations
     all_us = sum(total.values())
-    print(f"tracer stage, {ARGS.n} stars, {ARGS.lanes} lanes, 1 device, {'Plummer sphere' if ARGS.plummer else 'MW + LMC'}: "
+    what = "halo orbits, MW (table)" if ARGS.orbits else "Plummer sphere" if ARGS.plummer else "MW + LMC"
+    print(f"tracer stage, {ARGS.n} stars, {ARGS.lanes} lanes, 1 device, {what}: "
           f"{steps / 1e6:.2f} M steps, {all_us / 1e3:.1f} ms in kernels")
     print(f"widest lane phase: {iterations} iterations, {len(in_loop)} kernels per iteration, "
           f"{per_iter:.1f} µs per iteration, {per_iter / ARGS.lanes * 1e3:.0f} ns per lane-step")

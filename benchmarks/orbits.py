@@ -75,6 +75,7 @@ from jaxgal import units as U  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _gala import check_gala_potential, gala_potential, run_gala  # noqa: E402
+from _tracers import halo_orbits as make_initial_conditions  # noqa: E402
 
 TARGET_MEDIAN, TARGET_P99 = 1e-6, 1e-4
 
@@ -82,20 +83,6 @@ TARGET_MEDIAN, TARGET_P99 = 1e-6, 1e-4
 # ---------------------------------------------------------------------------------------
 # initial conditions and diagnostics
 # ---------------------------------------------------------------------------------------
-def make_initial_conditions(pot, n: int, seed: int) -> np.ndarray:
-    """(n, 6) [kpc, km/s]: r log-uniform in 5–200 kpc, isotropic x and v directions,
-    |v| = f·v_esc(x) with f ~ U(0.2, 0.8)."""
-    rng = np.random.default_rng(seed)
-    r = np.exp(rng.uniform(np.log(5.0), np.log(200.0), n))
-    d = rng.normal(size=(n, 3))
-    x = r[:, None] * d / np.linalg.norm(d, axis=1, keepdims=True)
-    v_esc = np.sqrt(-2.0 * np.asarray(pot.potential(jnp.asarray(x))))
-    f = rng.uniform(0.2, 0.8, n)
-    dv = rng.normal(size=(n, 3))
-    v = (f * v_esc)[:, None] * dv / np.linalg.norm(dv, axis=1, keepdims=True)
-    return np.concatenate([x, v], axis=1)
-
-
 def energy(pot, w: np.ndarray) -> np.ndarray:
     """Specific energy [(km/s)²] with jaxgal's potential (the same for every tool)."""
     return np.asarray(pot.potential(jnp.asarray(w[:, :3]))) + 0.5 * np.sum(w[:, 3:] ** 2, axis=1)

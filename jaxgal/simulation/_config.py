@@ -62,7 +62,7 @@ class SimulationModel(eqx.Module):
       training suite and estimator), ``"fit"`` (three discs with the right total mass, force
       within 1.3 % of the exact disc's relative to the total force, M_MW(<50 kpc) 0.27 %
       high; the tracer stage costs what it does with ``"mn3"``) or ``"exact"`` (the paper's
-      double-exponential disc, tabulated, force within 1e-4; the tracer stage ~4.4× as
+      double-exponential disc, tabulated, force within 1e-4; the tracer stage ~5× as
       costly). c200 is solved with the same disc (``docs/simulation.md``, "The disc").
 
     ``sigma_df``, ``b_max``, ``softening_factor`` and the frame are differentiable leaves.
@@ -163,7 +163,7 @@ class SimulationConfig(eqx.Module):
     of their M(<r), built in the state's precision from 1e-6 to 1e6 kpc with this many
     cells per octave of r² (a power of two): force within 3.7e-9 of the components' own,
     and one table row read by r²'s bits and one √ per evaluation instead of NFW's log1p and
-    the bulge's series, 26–28 % less CPU per dopri5 step here, the summaries of 80 prior draws as close
+    the bulge's series, 27 % less CPU per dopri5 step here, the summaries of 80 prior draws as close
     to the converged references as before (on a GPU, where arithmetic is cheap and each
     simulation of a batch reads its own 80 kB table, None may be faster: not measured;
     ``benchmarks/README.md``,
