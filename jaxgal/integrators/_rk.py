@@ -213,12 +213,15 @@ class ErrorControlledRK(AbstractSolver):
         direction = _direction(t0, targets)
         a0 = jax.vmap(lambda x, v: term.acceleration(t0, x, v, args))(x0, v0)
         h0 = initial_step(x0, v0, a0, direction)
+        rkn = tab.get("kind") == "rkn"
+        # log_err: log of the previous step's error (1 before the first). The Nyström pair
+        # keeps x, v and a apart (XLA:CPU then fuses its stage sums as it does the first-
+        # order pairs' (lanes, 6) arrays; joined, it ran at 1.6× their cost per step).
         queue = dict(
-            y=jnp.concatenate([x0, v0], axis=1),
-            k=jnp.concatenate([v0, a0], axis=1),
+            dict(x=x0, v=v0, a=a0) if rkn else dict(y=jnp.concatenate([x0, v0], axis=1), k=jnp.concatenate([v0, a0], axis=1)),
             h=h0,
             rtol=jnp.broadcast_to(rtol, (n,)),
-            log_err=jnp.zeros((n,), dtype),  # log of the previous step's error (1 before the first)
+            log_err=jnp.zeros((n,), dtype),
         )
         has_budget = self.max_steps is not None
         if has_budget:
@@ -236,16 +239,19 @@ class ErrorControlledRK(AbstractSolver):
             term_, args_ = eqx.combine(dyn_, static)
             direction_ = _direction(t0_, targets_)
 
+            state_keys = ("x", "v", "a") if rkn else ("y", "k")
+
             def step(lane, t, target):
-                y, k, t1, h_new, log_err, landed, accepted = step_fn(
-                    term_, tab, args_, lane["rtol"], atol, safety, direction_, lane["y"], lane["k"], t, lane["h"],
-                    lane["log_err"], target,
+                *state, t1, h_new, log_err, landed, accepted = step_fn(
+                    term_, tab, args_, lane["rtol"], atol, safety, direction_, *(lane[k_] for k_ in state_keys), t,
+                    lane["h"], lane["log_err"], target,
                 )
-                new = dict(lane, y=y, k=k, h=h_new, log_err=log_err)
+                new = dict(lane, h=h_new, log_err=log_err, **dict(zip(state_keys, state)))
                 return new, t1, landed, accepted
 
+            emit = (lambda lane: jnp.concatenate([lane["x"], lane["v"]])) if rkn else (lambda lane: lane["y"])
             return run_lanes(
-                step, lambda lane: lane["y"], q, t0_, targets_, lanes=lanes, max_iterations=max_iterations,
+                step, emit, q, t0_, targets_, lanes=lanes, max_iterations=max_iterations,
                 shrink=self.shrink, budget=(lambda lane: lane["budget"]) if has_budget else None,
             )
 
@@ -296,39 +302,69 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, l
     # SSAL: the last stage is evaluated at the solution, so y1 is that stage's state.
     y1 = y + h_eff * _weighted(b_sol, ks)
     y_err = h_eff * _weighted(b_err, ks)
-    return _control(tab, rtol, atol, safety, direction, y, k0, y1, ks[-1], y_err, t, h, h_eff, clipped, log_err_prev, target)
+    d = y.shape[0] // 2
+    finite, t1, h_new, log_err, landed, accept = _control(
+        tab, rtol, atol, safety, direction, (y[:d], y[d:]), (y1[:d], y1[d:]), (y_err[:d], y_err[d:]), t, h, h_eff,
+        clipped, log_err_prev, target,
+    )
+    y_out = jnp.where(accept, y1, jnp.where(finite, y, jnp.nan))
+    return y_out, jnp.where(accept, ks[-1], k0), t1, h_new, log_err, landed, accept
 
 
-def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, log_err_prev, target):
+def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, x, v, a0, t, h, log_err_prev, target):
     """One Runge–Kutta–Nyström step of ẍ = a(t, x): stage positions
     Xᵢ = x + cᵢ h v + h² Σⱼ aᵢⱼ Aⱼ, Aᵢ = a(t + cᵢ h, Xᵢ); x₁ = x + h v + h² Σ b_xᵢ Aᵢ,
-    v₁ = v + h Σ b_vᵢ Aᵢ; error (h² Σ e_xᵢ Aᵢ, h Σ e_vᵢ Aᵢ). The lane state is the same as
-    the first-order pairs' (y = (x, v), k = (v, a)); the last stage sits at x₁ (FSAL)."""
+    v₁ = v + h Σ b_vᵢ Aᵢ; error (h² Σ e_xᵢ Aᵢ, h Σ e_vᵢ Aᵢ). The lane state is (x, v, a);
+    the last stage sits at x₁ (first-same-as-last)."""
     c, a = tab["c"], tab["a"]
-    d = y.shape[0] // 2
-    x, v = y[:d], y[d:]
     h_eff, clipped = _clip_step(h, t, target, direction)
     h2 = h_eff * h_eff
-    acc = [k0[d:]]
+    acc = [a0]
     for s, row in enumerate(a):
         xs = x + (c[s + 1] * h_eff) * v + h2 * _weighted(row, acc)
-        acc.append(term.acceleration(t + c[s + 1] * h_eff, xs, v, args))
-    x1 = x + h_eff * v + h2 * _weighted(tab["b_x"], acc)
+        acc.append(_materialised(term.acceleration(t + c[s + 1] * h_eff, xs, v, args)))
+    x1 = xs  # the last row of a is b_x and its c is 1: the last stage's position is x₁
     v1 = v + h_eff * _weighted(tab["b_v"], acc)
-    y1 = jnp.concatenate([x1, v1])
-    y_err = jnp.concatenate([h2 * _weighted(tab["e_x"], acc), h_eff * _weighted(tab["e_v"], acc)])
-    k1 = jnp.concatenate([v1, acc[-1]])
-    return _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, log_err_prev, target)
+    err = (h2 * _weighted(tab["e_x"], acc), h_eff * _weighted(tab["e_v"], acc))
+    finite, t1, h_new, log_err, landed, accept = _control(
+        tab, rtol, atol, safety, direction, (x, v), (x1, v1), err, t, h, h_eff, clipped, log_err_prev, target
+    )
+    pick = lambda old, new: jnp.where(accept, new, jnp.where(finite, old, jnp.nan))  # noqa: E731
+    return pick(x, x1), pick(v, v1), jnp.where(accept, acc[-1], a0), t1, h_new, log_err, landed, accept
 
 
-def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_eff, clipped, log_err_prev, target):
-    """Accept or reject the step (y → y1, error estimate y_err) and choose the next step
-    (PI controller, module docstring)."""
+def _materialised(a):
+    """``a`` itself, bit for bit (and its tangents), as the product of the identity matrix
+    and ``a``: a stage's acceleration computed once per step instead of once per use.
+
+    XLA:CPU fuses an elementwise chain into each of its consumers and recomputes it there,
+    keeping only expensive operations (√, division, exp, log) as kernels of their own. A
+    stage's acceleration ends in such a cheap chain (G M(<r)/r³ · x, the discs' f_R x and
+    f_z z/ζ, the LMC's terms and their sum), and in a Nyström step it has many consumers:
+    every later stage position, x₁, v₁ and both error sums. So the chain ran ~10 times per
+    stage, and since every stage position holds the earlier accelerations, with the LMC's
+    time-dependent term the tracer stage ran at 3.7× dopri5's cost per step. The
+    first-order pairs escape this by chance: their derivative ``concatenate((v, a))`` is
+    a kernel root. A ``dot`` is never fused into elementwise consumers on XLA:CPU, so it
+    materialises ``a`` once, at the cost of a (3, 3) product per star; fusion barriers
+    (``lax.optimization_barrier``) do not, as XLA:CPU removes them before fusion, and
+    a ``sum`` over a stacked zero did, but ran at a third of the gain
+    (``benchmarks/README.md``, "dprkn6 at its cost"). ``HIGHEST`` precision keeps float32
+    exact where a GPU would otherwise round a matrix product's inputs to TF32."""
+    return jnp.dot(jnp.eye(a.shape[-1], dtype=a.dtype), a, precision=jax.lax.Precision.HIGHEST)
+
+
+def _control(tab, rtol, atol, safety, direction, y, y1, y_err, t, h, h_eff, clipped, log_err_prev, target):
+    """Accept or reject the step from the state ``y = (x, v)`` to ``y1`` with the error
+    estimate ``y_err`` (pairs of position and velocity), and choose the next step (PI
+    controller, module docstring). Returns ``(finite, t1, h_new, log_err, landed, accept)``:
+    the state to carry is the new one where ``accept``, else the old one where the next
+    step is ``finite``, else NaN (the orbit is then retired)."""
     k_exp = 1.0 / (tab["err_order"] + 1.0)
-    d = y.shape[0] // 2
-    scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(y[:d]), jnp.linalg.norm(y1[:d]))
-    scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(y[d:]), jnp.linalg.norm(y1[d:]))
-    err = jnp.maximum(jnp.linalg.norm(y_err[:d]) / scale_x, jnp.linalg.norm(y_err[d:]) / scale_v)
+    (x, v), (x1, v1), (ex, ev) = y, y1, y_err
+    scale_x = atol + rtol * jnp.maximum(jnp.linalg.norm(x), jnp.linalg.norm(x1))
+    scale_v = atol + rtol * jnp.maximum(jnp.linalg.norm(v), jnp.linalg.norm(v1))
+    err = jnp.maximum(jnp.linalg.norm(ex) / scale_x, jnp.linalg.norm(ev) / scale_v)
     err = jnp.where(jnp.isfinite(err), err, jnp.inf)
     accept = err <= 1.0
     # The step factor from logarithms instead of three powers, which cost ~11 ns each on a
@@ -347,11 +383,9 @@ def _control(tab, rtol, atol, safety, direction, y, k0, y1, k1, y_err, t, h, h_e
     h_new = jnp.where(h_new == 0, h, h_new)
     # A non-finite step (NaN forces from the start) can never shrink to an accepted one:
     # mark the orbit non-finite so that the lane scheduler retires it.
-    y = jnp.where(jnp.isfinite(h_new), y, jnp.nan)
+    finite = jnp.isfinite(h_new)
     t1 = jnp.where(accept, jnp.where(clipped, target, t + h_eff), t)
-    y_out = jnp.where(accept, y1, y)
-    k_out = jnp.where(accept, k1, k0)
     # log max(err, 1e-4) for the next step, from le: the same logarithm where err ≥ 1e-4
     # and the floor's logarithm below it (LOG_ERR_FLOOR, XLA:CPU's log of 1e-4 bit for bit)
     log_err_out = jnp.where(accept, jnp.where(err >= 1e-4, le, jnp.asarray(LOG_ERR_FLOOR, le.dtype)), log_err_prev)
-    return y_out, k_out, t1, h_new, log_err_out, accept & clipped, accept
+    return finite, t1, h_new, log_err_out, accept & clipped, accept
