@@ -19,7 +19,7 @@
   :data:`PRIOR`, :func:`sample_prior`, :func:`log_prior`, :data:`FIDUCIAL_THETA`.
 """
 
-from ._config import SimulationConfig, SimulationModel
+from ._config import TRACER_TOLERANCES, SimulationConfig, SimulationModel
 from ._simulate import SimulationResult, simulate, simulate_batch
 from ._stages import (
     MWLMCModels,
@@ -66,6 +66,7 @@ __all__ = [
     "SimulationResult",
     "THETA_NAMES",
     "THETA_RANGES",
+    "TRACER_TOLERANCES",
     "Theta",
     "as_theta",
     "build_models",

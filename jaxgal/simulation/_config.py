@@ -22,7 +22,7 @@ from ..frames import GalactocentricFrame
 from ..integrators import FIXED_STEP_METHODS
 from ..potentials import DISC_MODELS
 
-__all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "ORBIT_METHODS"]
+__all__ = ["SimulationModel", "SimulationConfig", "TRACER_TABLEAUX", "TRACER_TOLERANCES", "ORBIT_METHODS"]
 
 
 def _dtype_name(dtype) -> str | None:
@@ -38,7 +38,18 @@ def _dtype_name(dtype) -> str | None:
 BULGE_FLOAT32_MIN_RTOL = 1e-8
 
 #: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
-TRACER_TABLEAUX = ("dopri5", "tsit5", "dopri8", "dprkn6")
+TRACER_TABLEAUX = ("dprkn6", "dopri5", "tsit5", "dopri8")
+#: Each tracer method's default (tracer_rtol, middle_rtol, inner_rtol, park_rtol): the
+#: tolerances with which ``benchmarks/simulation.py --draws 20`` found every summary of four
+#: sets of 20 prior draws within 0.2 Poisson errors of converged references
+#: (``SimulationConfig``). Fixed-step methods ignore them and record dprkn6's.
+TRACER_TOLERANCES = {
+    "dprkn6": (1.5e-6, 5e-4, 5e-3, 3e-2),
+    "dopri5": (3e-8, 1e-5, 1e-4, 1e-3),
+    "tsit5": (3e-8, 1e-5, 1e-4, 1e-3),
+    "dopri8": (3e-8, 1e-5, 1e-4, 1e-3),
+}
+_TOLERANCE_FIELDS = ("tracer_rtol", "middle_rtol", "inner_rtol", "park_rtol")
 #: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
 ORBIT_METHODS = ("rk4", "leapfrog", "dopri8")
 
@@ -117,20 +128,24 @@ class SimulationConfig(eqx.Module):
     output grid, 1.0; also the Hermite-interpolation grid of r_LMC(t)), `orbit_step` [Myr]
     (the integration step of the fixed-step methods; default ``orbit_dt``).
 
-    **Tracers:** `tracer_method`: ``"dopri5"`` (default), ``"tsit5"``, ``"dopri8"`` with
-    per-orbit error control at `tracer_rtol` (3e-8; ``benchmarks/simulation.py`` measures
-    the convergence of the summaries: with 1e-7, the default until 2026-11-27, one of 20
-    prior draws of 20,000 stars with seed 1 missed the criterion, 0.204 Poisson errors;
-    3e-8 passes all four measured sets of 20 draws, worst 0.106, at ~3 % more time) and
-    `inner_rtol` (1e-4) for stars whose monopole
-    apocentre lies inside `inner_radius` [kpc] (20: they never reach the summaries'
-    30–160 kpc; at 1e-3 some did), and `middle_rtol` (1e-5) for those whose monopole
-    apocentre lies between `inner_radius` and `middle_radius` [kpc] (30; None: no middle
-    tier): ~16 % of the stars and ~28 % of the steps at 1e-7, of which a few per 20,000 are
-    at 30–33 kpc today; their phases drift (up to ~1 kpc, ~18 km/s after 2.2 Gyr) but over 20 prior
-    draws the summaries stay within the criterion (single draws move by ≤ 0.11 Poisson
-    errors) and a simulation is 7–12 % faster; with 1e-4 the criterion fails (0.33;
-    ``benchmarks/README.md``, "The middle tier"). Or a fixed-step method (``"leapfrog"``,
+    **Tracers:** `tracer_method`: ``"dprkn6"`` (default since 2026-11-27: the
+    Runge–Kutta–Nyström 6(4) pair, five force evaluations per step), ``"dopri5"`` (the
+    default before), ``"tsit5"`` or ``"dopri8"``, with per-orbit error control at one rtol
+    per star, by its monopole apocentre at −t_infall: `tracer_rtol` for the stars that can
+    reach the summaries' 30–160 kpc, `middle_rtol` for those inside `middle_radius` [kpc]
+    (30; None: no middle tier), `inner_rtol` for those inside `inner_radius` [kpc] (20:
+    they never reach the summaries) and `park_rtol` for the parked stars (below). Left
+    unset, the four take the method's own values (:data:`TRACER_TOLERANCES`): the two
+    pairs' error estimates differ (dprkn6's is of order 4 in h²·Σ e_x A), so the same
+    number means other accuracies, and each method's values are those that
+    ``benchmarks/simulation.py --draws 20`` validated: every summary of all four measured
+    sets of 20 prior draws (2,000 and 20,000 stars, seeds 0 and 1) within 0.2 Poisson
+    errors of a converged reference. dopri5 at (3e-8, 1e-5, 1e-4, 1e-3): worst 0.105 (at
+    1e-7 outside, 0.204); dprkn6 at (1.5e-6, 5e-4, 5e-3, 3e-2): worst 0.10 with a tracer
+    stage ~20 % cheaper (at twice those, 0.48: ``benchmarks/README.md``, "dprkn6 at its
+    cost"). Middle stars lose their phase (up to ~1 kpc, ~18 km/s after 2.2 Gyr) but stay
+    inside 1.25 × middle_radius; a few per 20,000 are at 30–33 kpc today and move single
+    draws' summaries by ≤ 0.11 Poisson errors ("The middle tier"). Or a fixed-step method (``"leapfrog"``,
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
     (None: automatic). `lane_shrink` (64): once the queue of stars is empty, the lanes
     still running are packed into 1/64 of the width, rounded down to a multiple of 8 (no
@@ -179,15 +194,15 @@ class SimulationConfig(eqx.Module):
     orbit_method: str = eqx.field(static=True, default="rk4")
     orbit_dt: float = eqx.field(static=True, default=1.0)
     orbit_step: float | None = eqx.field(static=True, default=None)
-    tracer_method: str = eqx.field(static=True, default="dopri5")
-    tracer_rtol: float = eqx.field(static=True, default=3e-8)
+    tracer_method: str = eqx.field(static=True, default="dprkn6")
+    tracer_rtol: float | None = eqx.field(static=True, default=None)
     inner_radius: float = eqx.field(static=True, default=20.0)
-    inner_rtol: float = eqx.field(static=True, default=1e-4)
+    inner_rtol: float | None = eqx.field(static=True, default=None)
     middle_radius: float | None = eqx.field(static=True, default=30.0)
-    middle_rtol: float = eqx.field(static=True, default=1e-5)
+    middle_rtol: float | None = eqx.field(static=True, default=None)
     tracer_dt: float = eqx.field(static=True, default=1.0)
     park_radius: float | None = eqx.field(static=True, default=10.0)
-    park_rtol: float = eqx.field(static=True, default=1e-3)
+    park_rtol: float | None = eqx.field(static=True, default=None)
     park_max_steps: int = eqx.field(static=True, default=2000)
     lanes: int | None = eqx.field(static=True, default=None)
     lane_shrink: int = eqx.field(static=True, default=64)
@@ -200,6 +215,13 @@ class SimulationConfig(eqx.Module):
     df_r_max: float = eqx.field(static=True, default=1e4)
     df_n_speed: int = eqx.field(static=True, default=256)
     r_max_sample: float = eqx.field(static=True, default=1e3)
+
+    def __post_init__(self):
+        # Tolerances left unset take the method's own (fixed-step methods: the default's).
+        defaults = TRACER_TOLERANCES.get(self.tracer_method, TRACER_TOLERANCES["dprkn6"])
+        for name, value in zip(_TOLERANCE_FIELDS, defaults):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
     @property
     def tracer_bulge_dtype(self) -> str | None:

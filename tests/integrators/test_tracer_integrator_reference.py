@@ -1,12 +1,13 @@
 """The simulation's DEFAULT tracer integrator against independent integrations.
 
 What ``simulate`` does with the stars (``jaxgal.simulation.evolve_tracers`` with
-``SimulationConfig()``): ``ErrorControlledRK(config.tracer_method)`` — Dormand–Prince 5(4)
-with per-orbit error control on load-balanced, shrinking lanes — with one rtol per star:
-``tracer_rtol`` (3e-8) for stars that can reach the summaries' volume, ``middle_rtol``
-(1e-5) for stars whose apocentre lies inside ``middle_radius`` (30 kpc), ``inner_rtol``
-(1e-4) for those inside ``inner_radius`` (20 kpc) and, for the
-*parked* stars (apocentre inside ``park_radius``, 10 kpc), ``park_rtol`` (1e-3) with a
+``SimulationConfig()``): ``ErrorControlledRK(config.tracer_method)`` — since 2026-11-27 the
+Runge–Kutta–Nyström 6(4) pair ``dprkn6`` (Dormand–Prince 5(4) before) with per-orbit error
+control on load-balanced, shrinking lanes — with one rtol per star (the method's
+``TRACER_TOLERANCES``): ``tracer_rtol`` (1.5e-6) for stars that can reach the summaries'
+volume, ``middle_rtol`` (5e-4) for stars whose apocentre lies inside ``middle_radius`` (30
+kpc), ``inner_rtol`` (5e-3) for those inside ``inner_radius`` (20 kpc) and, for the
+*parked* stars (apocentre inside ``park_radius``, 10 kpc), ``park_rtol`` (3e-2) with a
 budget of ``park_max_steps`` (2000) steps; in the MW-centred, non-inertial frame with the
 LMC's tidal field. Here the stars are given the rtol and budget of their class by their
 apocentre in the reference orbit (the simulation classes them by monopole energy;
@@ -164,7 +165,7 @@ def setup():
 
     cfg = S.SimulationConfig()
     # the numerics under test are the simulation's defaults: an error-controlled tableau
-    assert cfg.tracer_method in ("dopri5", "tsit5", "dopri8") and cfg.park_radius is not None
+    assert cfg.tracer_method in S.TRACER_TOLERANCES and cfg.park_radius is not None
     baryons = M.mw_params(P.milky_way(1e12, c200=10.0))  # disc parameters only
     mwn = M.MilkyWay.from_m200(1e12, baryons)  # c200 solved independently
     mw = P.milky_way(1e12, c200=mwn.c200)

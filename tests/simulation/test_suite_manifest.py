@@ -90,8 +90,10 @@ def test_settings_record_every_config_field_and_refuse_legacy_suites(tmp_path):
     rec = config_record(cfg)
     for f in dataclasses.fields(cfg):
         assert f"{f.name}={getattr(cfg, f.name)!r}" in rec, f.name
-    assert "inner_rtol=0.0001" in rec and "lane_shrink=64" in rec  # the current defaults
+    # the current defaults, with the tolerances resolved to the method's (never None)
+    assert "tracer_method='dprkn6'" in rec and "inner_rtol=0.005" in rec and "lane_shrink=64" in rec
     assert config_record(S.SimulationConfig(inner_rtol=1e-5)) != rec
+    assert "inner_rtol=0.0001" in config_record(S.SimulationConfig(tracer_method="dopri5"))
     settings = _settings_of(4, 0, 100, 2, cfg, S.SimulationModel(), None)
     assert settings["config"] == rec
     legacy = dict(settings, config="SimulationConfig()")
