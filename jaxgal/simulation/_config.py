@@ -141,9 +141,10 @@ class SimulationConfig(eqx.Module):
     ``benchmarks/simulation.py --draws 20`` validated: every summary of all four measured
     sets of 20 prior draws (2,000 and 20,000 stars, seeds 0 and 1) within 0.2 Poisson
     errors of a converged reference. dopri5 at (3e-8, 1e-5, 1e-4, 1e-3): worst 0.105 (at
-    1e-7 outside, 0.204); dprkn6 at (1.5e-6, 5e-4, 5e-3, 3e-2): worst 0.10 with a tracer
-    stage ~20 % cheaper (at twice those, 0.48: ``benchmarks/README.md``, "dprkn6 at its
-    cost"). Middle stars lose their phase (up to ~1 kpc, ~18 km/s after 2.2 Gyr) but stay
+    1e-7 outside, 0.204); dprkn6 at (1.5e-6, 5e-4, 5e-3, 3e-2): worst 0.147, with 24 % less
+    CPU in the tracer stage and 0.74 s per simulation against dopri5's 0.86 s in one run
+    (at four times those tolerances outside, 0.48: ``benchmarks/README.md``, "dprkn6 at
+    its cost"). Middle stars lose their phase (up to ~1 kpc, ~18 km/s after 2.2 Gyr) but stay
     inside 1.25 × middle_radius; a few per 20,000 are at 30–33 kpc today and move single
     draws' summaries by ≤ 0.11 Poisson errors ("The middle tier"). Or a fixed-step method (``"leapfrog"``,
     ``"bm4"``, …) with step `tracer_dt` [Myr]. `lanes`: lanes of the error-controlled solver
@@ -155,7 +156,7 @@ class SimulationConfig(eqx.Module):
     (``benchmarks/README.md``, "The inner tier at 1e-4").
     **Parked stars**: with `park_radius` [kpc] set (default 10; None: off), stars whose
     monopole apocentre at −t_infall lies inside it are integrated at
-    `park_rtol` (1e-3) and stop after `park_max_steps` (2000) steps, returned at the phase
+    `park_rtol` (the method's: 3e-2 with dprkn6, 1e-3 with dopri5) and stop after `park_max_steps` (2000) steps, returned at the phase
     reached (``docs/simulation.md``, Throughput; the summaries' accuracy check is
     ``benchmarks/simulation.py --draws 20``). `force_dtype`: ``jnp.float32`` for mixed
     precision, the Milky Way's force on the tracers in float32 with a float64 state: the
