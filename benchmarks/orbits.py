@@ -124,7 +124,7 @@ def force_evals_per_step(scheme: str) -> int:
     """Force evaluations per step of a scheme name."""
     if scheme in SPLITTING_EVALS:
         return SPLITTING_EVALS[scheme]
-    return {"dopri8": 13, "tsit5": 6, "dopri5": 6, "dprkn6": 5, "rk4": 4}[scheme]
+    return {"dopri8": 13, "tsit5": 6, "dopri5": 6, "dprkn6": 5, "dprkn8": 8, "rk4": 4}[scheme]
 
 
 SPLITTING_EVALS = {name: len(getattr(ji, cls).splitting.drifts) for name, cls in
@@ -183,6 +183,12 @@ def configurations(quick: bool):
         ("dprkn6+lanes+table", "dprkn6", "rtol=3e-7", dict(solver=EC("dprkn6", rtol=3e-7, lanes=256), table=True), False),
         ("dprkn6+lanes+table", "dprkn6", "rtol=1e-7", dict(solver=EC("dprkn6", rtol=1e-7, lanes=256), table=True), False),
         ("dopri8+lanes+table", "dopri8", "rtol=1e-8", dict(solver=EC("dopri8", rtol=1e-8, lanes=256), table=True), False),
+        ("dprkn8+lanes+table", "dprkn8", "rtol=3e-5", dict(solver=EC("dprkn8", rtol=3e-5, lanes=256), table=True), False),
+        ("dprkn8+lanes+table", "dprkn8", "rtol=2e-5", dict(solver=EC("dprkn8", rtol=2e-5, lanes=256), table=True), False),
+        ("dprkn8+lanes+table", "dprkn8", "rtol=1e-5", dict(solver=EC("dprkn8", rtol=1e-5, lanes=256), table=True), False),
+        ("dprkn8+lanes+table", "dprkn8", "rtol=1e-6", dict(solver=EC("dprkn8", rtol=1e-6, lanes=256), table=True), False),
+        ("dprkn8+lanes+table", "dprkn8", "rtol=3e-7", dict(solver=EC("dprkn8", rtol=3e-7, lanes=256), table=True), False),
+        ("dprkn8+lanes+table", "dprkn8", "rtol=1e-7", dict(solver=EC("dprkn8", rtol=1e-7, lanes=256), table=True), False),
         ("diffrax vmap", "tsit5", "rtol=2e-7", _diffrax("tsit5", 2e-7), True),
         ("diffrax vmap", "dopri8", "rtol=1e-8", _diffrax("dopri8", 1e-8), True),
     ]

@@ -2,10 +2,11 @@
 
 The same explicit Runge–Kutta pairs as diffrax (``dopri8``: Dormand–Prince 8(7), 13
 force evaluations per step with first-same-as-last; ``tsit5``: Tsitouras 5(4), 6;
-``dopri5``: Dormand–Prince 5(4), 6; the Butcher tableaux are read from ``diffrax``), and a
-Runge–Kutta–Nyström pair for forces that do not depend on the velocity (``dprkn6``:
-the RKN6(4) pair of Dormand & Prince 1987, 5 force evaluations per step, stage sums on
-positions only), each orbit with its own step:
+``dopri5``: Dormand–Prince 5(4), 6; the Butcher tableaux are read from ``diffrax``), and two
+Runge–Kutta–Nyström pairs for forces that do not depend on the velocity (``dprkn6``:
+the RKN6(4) pair of Dormand & Prince 1987, 5 force evaluations per step; ``dprkn8``: the
+RKN8(6) pair of Dormand, El-Mikkawy & Prince 1987, 8; stage sums on positions only), each
+orbit with its own step:
 
 - the step size is chosen by a PI controller (Gustafsson 1991; Hairer & Wanner, *Solving
   ODEs II*, §IV.2) on the error estimate
@@ -94,13 +95,52 @@ def _dprkn6() -> dict:
     )
 
 
+def _dprkn8() -> dict:
+    """The RKN8(6) pair of Dormand, El-Mikkawy & Prince (1987, "High-order embedded
+    Runge–Kutta–Nyström formulae", IMA J. Numer. Anal. 7, 423; AGAMA's ``dprkn8``,
+    OrdinaryDiffEq.jl's ``DPRKN8``): order 8 with an embedded order-6 estimate, nine stages
+    of which the last is evaluated at the new position (first-same-as-last: eight force
+    evaluations per step). Rational coefficients; ``tests/integrators/test_rkn.py`` checks
+    them against the Nyström quadrature conditions and the orders of convergence."""
+    from fractions import Fraction as F
+
+    c = (0, F(1, 20), F(1, 10), F(3, 10), F(1, 2), F(7, 10), F(9, 10), 1, 1)
+    b_x = (F(223, 7938), 0, F(1175, 8064), F(925, 6048), F(41, 448), F(925, 14112), F(1175, 72576), 0, 0)
+    a = (
+        (F(1, 800),),
+        (F(1, 600), F(1, 300)),
+        (F(9, 200), F(-9, 100), F(9, 100)),
+        (F(-66701, 197352), F(28325, 32892), F(-2665, 5482), F(2170, 24669)),
+        (F(227015747, 304251000), F(-54897451, 30425100), F(12942349, 10141700), F(-9499, 304251), F(539, 9250)),
+        (F(-1131891597, 901789000), F(41964921, 12882700), F(-6663147, 3220675), F(270954, 644135),
+         F(-108, 5875), F(114, 1645)),
+        (F(13836959, 3667458), F(-17731450, 1833729), F(1063919505, 156478208), F(-33213845, 39119552),
+         F(13335, 28544), F(-705, 14272), F(1645, 57088)),
+        b_x[:8],
+    )
+    b_v = (F(223, 7938), 0, F(5875, 36288), F(4625, 21168), F(41, 224), F(4625, 21168), F(5875, 36288),
+           F(223, 7938), 0)
+    # the order-6 solution's weights: position b̂_x, velocity b̂_v; the error is b − b̂
+    bh_x = (F(7987313, 109941300), 0, F(1610737, 44674560), F(10023263, 33505920), F(-497221, 12409600),
+            F(10023263, 78180480), F(1610737, 402071040), 0, 0)
+    bh_v = (F(7987313, 109941300), 0, F(1610737, 40207104), F(10023263, 23454144), F(-497221, 6204800),
+            F(10023263, 23454144), F(1610737, 40207104), F(-4251941, 54970650), F(3, 20))
+    floats = lambda seq: tuple(float(v) for v in seq)  # noqa: E731  (Python floats: weakly typed)
+    return dict(
+        kind="rkn", c=floats(c), a=tuple(floats(row) for row in a), b_x=floats(b_x), b_v=floats(b_v),
+        e_x=floats(p - q for p, q in zip(b_x, bh_x)), e_v=floats(p - q for p, q in zip(b_v, bh_v)),
+        order=8, err_order=6,
+    )
+
+
 #: Butcher tableaux (as tuples of floats) and the order of the error estimate; ``dprkn6``
-#: is a Runge–Kutta–Nyström pair (position-only forces).
+#: and ``dprkn8`` are Runge–Kutta–Nyström pairs (position-only forces).
 TABLEAUX = {
     "dopri8": dict(_tableau(diffrax.Dopri8), err_order=7),
     "tsit5": dict(_tableau(diffrax.Tsit5), err_order=4),
     "dopri5": dict(_tableau(diffrax.Dopri5), err_order=4),
     "dprkn6": _dprkn6(),
+    "dprkn8": _dprkn8(),
 }
 
 
@@ -117,8 +157,8 @@ class ErrorControlledRK(AbstractSolver):
     **Arguments:**
 
     - `tableau` (static): ``"dopri5"`` (default), ``"tsit5"``, ``"dopri8"``, or the
-      Runge–Kutta–Nyström pair ``"dprkn6"`` (forces independent of the velocity only: a
-      velocity-dependent term such as dynamical friction raises).
+      Runge–Kutta–Nyström pairs ``"dprkn6"`` and ``"dprkn8"`` (forces independent of the
+      velocity only: a velocity-dependent term such as dynamical friction raises).
     - `rtol`, `atol`: tolerances of the error estimate (atol in kpc for positions and
       kpc/Myr for velocities). ``rtol`` may be an (N,) array: one tolerance per orbit
       (e.g. looser for stars that stay deep inside the region a summary looks at).
@@ -317,6 +357,8 @@ def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, x, v, a0, t, 
     v₁ = v + h Σ b_vᵢ Aᵢ; error (h² Σ e_xᵢ Aᵢ, h Σ e_vᵢ Aᵢ). The lane state is (x, v, a);
     the last stage sits at x₁ (first-same-as-last)."""
     c, a = tab["c"], tab["a"]
+    if not (c[-1] == 1.0 and tuple(a[-1]) == tuple(tab["b_x"][: len(a[-1])])):
+        raise AssertionError("the Nyström lanes take x₁ from the last stage: its row must be b_x and its c 1")
     h_eff, clipped = _clip_step(h, t, target, direction)
     h2 = h_eff * h_eff
     acc = [a0]
@@ -346,10 +388,11 @@ def _materialised(a):
     time-dependent term the tracer stage ran at 3.7× dopri5's cost per step. The
     first-order pairs escape this by chance: their derivative ``concatenate((v, a))`` is
     a kernel root. A ``dot`` is never fused into elementwise consumers on XLA:CPU, so it
-    materialises ``a`` once, at the cost of a (3, 3) product per star; fusion barriers
-    (``lax.optimization_barrier``) do not, as XLA:CPU removes them before fusion, and
-    a ``sum`` over a stacked zero did, but ran at a third of the gain
-    (``benchmarks/README.md``, "dprkn6 at its cost"). ``HIGHEST`` precision keeps float32
+    materialises ``a`` once, at the cost of a (3, 3) product per star: 224 against dopri5's
+    265 ns per tracer step. Fusion barriers (``lax.optimization_barrier``) do not, as
+    XLA:CPU removes them before fusion, and a ``sum`` over a stacked zero did, but its
+    reduction cost what it saved (285 against 283 ns; ``benchmarks/README.md``, "dprkn6
+    at its cost"). ``HIGHEST`` precision keeps float32
     exact where a GPU would otherwise round a matrix product's inputs to TF32."""
     return jnp.dot(jnp.eye(a.shape[-1], dtype=a.dtype), a, precision=jax.lax.Precision.HIGHEST)
 

@@ -1,7 +1,8 @@
-"""The Runge–Kutta–Nyström pair ``ErrorControlledRK("dprkn6")`` (the RKN6(4) pair of Dormand
-& Prince 1987): its coefficients against the order conditions, its orders of
-convergence on a Kepler orbit (analytic: the orbit closes after one period), and the
-error-controlled solver on Milky Way orbits against gala."""
+"""The Runge–Kutta–Nyström pairs ``ErrorControlledRK("dprkn6")`` (the RKN6(4) pair of Dormand
+& Prince 1987) and ``"dprkn8"`` (the RKN8(6) pair of Dormand, El-Mikkawy & Prince 1987):
+their coefficients against the order conditions, their orders of convergence on a Kepler
+orbit (analytic: the orbit closes after one period), and the error-controlled solver on
+Milky Way orbits against SciPy."""
 
 import jax
 import jax.numpy as jnp
@@ -15,31 +16,35 @@ from jaxgal.integrators._rk import TABLEAUX, _lane_rkn_step
 TAB = TABLEAUX["dprkn6"]
 
 
-def _bhat():
-    """The embedded order-4 weights b̂ = b − e."""
-    return (np.subtract(TAB["b_x"], TAB["e_x"]), np.subtract(TAB["b_v"], TAB["e_v"]))
+def _bhat(tab=TAB):
+    """The embedded weights b̂ = b − e (position, velocity)."""
+    return (np.subtract(tab["b_x"], tab["e_x"]), np.subtract(tab["b_v"], tab["e_v"]))
 
 
-def test_order_conditions():
+@pytest.mark.parametrize("name", ["dprkn6", "dprkn8"])
+def test_order_conditions(name):
     """Nyström quadrature conditions (Hairer, Nørsett & Wanner I, §II.14): velocity weights
-    Σ b′ᵢ cᵢ^q = 1/(q+1), position weights Σ bᵢ cᵢ^q = 1/((q+1)(q+2)) — to order 6 for the
-    solution and order 4 for the embedded estimate; stage consistency Σⱼ aᵢⱼ = cᵢ²/2; and
-    first-same-as-last (the last stage is the new position at c = 1)."""
-    c, bx, bv = np.asarray(TAB["c"]), np.asarray(TAB["b_x"]), np.asarray(TAB["b_v"])
-    hx, hv = _bhat()
-    for q in range(6):
+    Σ b′ᵢ cᵢ^q = 1/(q+1), position weights Σ bᵢ cᵢ^q = 1/((q+1)(q+2)) — to the pair's order
+    for the solution (6 or 8) and to its embedded order (4 or 6) for the estimate; stage
+    consistency Σⱼ aᵢⱼ = cᵢ²/2; and first-same-as-last (the last stage is the new position
+    at c = 1, which the lanes rely on)."""
+    tab = TABLEAUX[name]
+    p, q_hat = tab["order"], tab["err_order"]
+    c, bx, bv = np.asarray(tab["c"]), np.asarray(tab["b_x"]), np.asarray(tab["b_v"])
+    hx, hv = _bhat(tab)
+    for q in range(p):
         assert abs(bv @ c**q - 1 / (q + 1)) < 1e-14, q
-    for q in range(5):
+    for q in range(p - 1):
         assert abs(bx @ c**q - 1 / ((q + 1) * (q + 2))) < 1e-14, q
-    for q in range(4):
+    for q in range(q_hat):
         assert abs(hv @ c**q - 1 / (q + 1)) < 1e-14, q
-    for q in range(3):
+    for q in range(q_hat - 1):
         assert abs(hx @ c**q - 1 / ((q + 1) * (q + 2))) < 1e-14, q
     # the embedded pair really is of lower order (else the estimate would vanish)
-    assert abs(hv @ c**5 - 1 / 6) > 1e-4
-    for i, row in enumerate(TAB["a"]):
+    assert abs(hv @ c**q_hat - 1 / (q_hat + 1)) > 1e-4
+    for i, row in enumerate(tab["a"]):
         assert abs(sum(row) - c[i + 1] ** 2 / 2) < 1e-14, i
-    assert c[-1] == 1.0 and np.allclose(TAB["a"][-1], bx[:-1], rtol=0, atol=1e-16)
+    assert c[-1] == 1.0 and np.allclose(tab["a"][-1], bx[: len(tab["a"][-1])], rtol=0, atol=1e-16)
 
 
 class _Kepler:
@@ -51,7 +56,7 @@ class _Kepler:
         return -x / jnp.sum(x * x) ** 1.5
 
 
-def _one_period(n_steps, e=0.5):
+def _one_period(n_steps, e=0.5, tab=TAB):
     """Kepler orbit of eccentricity e from pericentre, a = 1 (period 2π), in n fixed steps
     of the RKN step (tolerances so loose that every step is accepted): the final state's
     distance from the initial one."""
@@ -65,7 +70,7 @@ def _one_period(n_steps, e=0.5):
     def body(carry, i):
         x, v, a = carry
         t = i * h
-        x1, v1, a1, *_ = _lane_rkn_step(term, TAB, None, big, jnp.asarray(0.0), jnp.asarray(0.9), 1.0, x, v, a, t, h,
+        x1, v1, a1, *_ = _lane_rkn_step(term, tab, None, big, jnp.asarray(0.0), jnp.asarray(0.9), 1.0, x, v, a, t, h,
                                         jnp.asarray(1.0), jnp.asarray(2 * np.pi + 1.0))
         return (x1, v1, a1), None
 
@@ -86,31 +91,46 @@ def test_sixth_order_convergence_on_a_kepler_orbit(ecc, lo, hi):
         assert lo < r < hi, (errs, ratios)
 
 
-def test_embedded_estimate_is_fifth_order_locally():
-    """The error estimate of one step (order-6 minus order-4 solution) is the order-4
-    solution's local error, O(h⁵): halving h divides it by ≈ 32."""
+@pytest.mark.parametrize("ecc, lo, hi", [(0.0, 150.0, 230.0), (0.1, 400.0, 650.0)])
+def test_eighth_order_convergence_on_a_kepler_orbit(ecc, lo, hi):
+    """dprkn8: doubling the steps per orbit (16 → 32 and 24 → 48) divides the global error
+    after one period by ≈ 2⁸ = 256: measured 178 and 191 for the circular orbit, 499 and
+    522 at e = 0.1 (the order-9 term still large at these steps), where a seventh-order
+    method would give ≈ 128 and dprkn6 gives 59–101 (more steps reach round-off)."""
+    tab = TABLEAUX["dprkn8"]
+    for n in (16, 24):
+        e1, e2 = _one_period(n, ecc, tab), _one_period(2 * n, ecc, tab)
+        assert lo < e1 / e2 < hi, (n, e1, e2)
+
+
+@pytest.mark.parametrize("name, h, lo, hi", [("dprkn6", 0.02, 26.0, 38.0), ("dprkn8", 0.04, 115.0, 140.0)])
+def test_embedded_estimate_has_the_local_order_of_the_embedded_solution(name, h, lo, hi):
+    """The error estimate of one step (the solution minus the embedded one) is the embedded
+    solution's local error, O(h^(q̂+1)): halving h divides it by ≈ 2⁵ = 32 for dprkn6
+    (q̂ = 4) and ≈ 2⁷ = 128 for dprkn8 (q̂ = 6; measured 123, 127, 128 from h = 0.08)."""
+    tab = TABLEAUX[name]
     term = _Kepler()
     x0 = jnp.asarray([0.5, 0.0, 0.0])
     v0 = jnp.asarray([0.0, np.sqrt(3.0), 0.0])
-    k = jnp.concatenate([v0, term.acceleration(0.0, x0, v0, None)])
-    hx, hv = _bhat()
-    c = TAB["c"]
+    a0 = term.acceleration(0.0, x0, v0, None)
+    c = tab["c"]
 
     def estimate(h):
-        acc = [k[3:]]
-        for s, row in enumerate(TAB["a"]):
+        acc = [a0]
+        for s, row in enumerate(tab["a"]):
             xs = x0 + c[s + 1] * h * v0 + h * h * sum(w * a for w, a in zip(row, acc))
             acc.append(term.acceleration(0.0, xs, v0, None))
-        ex = h * h * sum(w * a for w, a in zip(TAB["e_x"], acc))
-        ev = h * sum(w * a for w, a in zip(TAB["e_v"], acc))
+        ex = h * h * sum(w * a for w, a in zip(tab["e_x"], acc))
+        ev = h * sum(w * a for w, a in zip(tab["e_v"], acc))
         return float(jnp.linalg.norm(jnp.concatenate([ex, ev])))
 
-    e1, e2 = estimate(0.02), estimate(0.01)
-    assert 26 < e1 / e2 < 38, (e1, e2)
+    e1, e2 = estimate(h), estimate(h / 2)
+    assert lo < e1 / e2 < hi, (e1, e2)
 
 
-def test_milky_way_orbits_against_scipy_dop853():
-    """8 Milky Way orbits (3–100 kpc, bound), 550 Myr: the error-controlled dprkn6 at
+@pytest.mark.parametrize("name", ["dprkn6", "dprkn8"])
+def test_milky_way_orbits_against_scipy_dop853(name):
+    """8 Milky Way orbits (3–100 kpc, bound), 550 Myr: the error-controlled pair at
     rtol 1e-9 against SciPy's DOP853 at rtol 1e-12 on an independent NumPy model of the same
     potential (``tests/_mw_numpy.py``): positions within 1e-3 kpc, velocities within
     1e-2 km/s; and a velocity-dependent force (friction) is refused."""
@@ -132,7 +152,7 @@ def test_milky_way_orbits_against_scipy_dop853():
     sol = solve_ivp(rhs, (0.0, 550.0), y0, method="DOP853", rtol=1e-12, atol=1e-14)
     assert sol.success
     ref = np.concatenate([sol.y[: 3 * n, -1].reshape(n, 3), sol.y[3 * n :, -1].reshape(n, 3) / M.KMS], axis=1)
-    res = IG.integrate_orbits(mw, jnp.asarray(w0), 0.0, 550.0, solver=IG.ErrorControlledRK("dprkn6", rtol=1e-9))
+    res = IG.integrate_orbits(mw, jnp.asarray(w0), 0.0, 550.0, solver=IG.ErrorControlledRK(name, rtol=1e-9))
     w = np.asarray(res.w)
     dx = np.linalg.norm(w[:, :3] - ref[:, :3], axis=1)
     dv = np.linalg.norm(w[:, 3:] - ref[:, 3:], axis=1)

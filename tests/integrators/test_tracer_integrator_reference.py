@@ -30,7 +30,7 @@ than a bin width and its velocity much better than 0.2 of that. The stars at
 ``tracer_rtol`` must be within 0.05 kpc and 0.1 km/s of the reference after 2.2 Gyr, with
 a median position error below 2e-3 kpc (rtol 1e-5 everywhere gives a median ~0.1 kpc
 and errors of kpc: caught). Inner and parked stars are allowed to lose their phase (that
-is the point of their looser tolerance; at park_rtol = 1e-3 the energy drifts: in the slow test a parked star,
+is the point of their looser tolerance; at dopri5's park_rtol = 1e-3 the energy drifted: in the slow test a parked star,
 apocentre < 10 kpc, ends at 11.3 kpc after 2.2 Gyr) but must stay near the
 radius that defines their class — inner stars within 1.25 × inner_radius, parked stars
 within 2 × park_radius — and so never reach the summaries' volume (r ≥ 30 kpc). Middle
