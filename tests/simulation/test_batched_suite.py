@@ -45,7 +45,7 @@ def batch_and_singles():
 
 
 def test_vmapped_batch_equals_single_runs(batch_and_singles):
-    """Default numerics (dopri5 on lanes, parked stars): the stars drawn, the LMC orbit and
+    """Default numerics (dprkn6 on lanes, parked stars): the stars drawn, the LMC orbit and
     the derived quantities equal the single runs; the present-day stars too, except where
     the vmapped program's rounding (a different vectorisation of the same operations) is
     amplified by a chaotic inner orbit over 2.2 Gyr."""
@@ -70,7 +70,8 @@ def test_summaries_of_default_numerics_match_converged_tracers(batch_and_singles
     populated summary of the default numerics within 0.2 Poisson errors of the reference
     tracers (dopri8, rtol 1e-10 for every star, float64 forces, no parked stars) of the same
     stars in the same LMC orbit; ≥ 20 of the 52 summaries populated in each draw. Measured
-    2026-11-27: ≤ 9e-5 over 28–32 summaries (≤ 4.0e-5 with the outer stars at 3e-8);
+    2026-11-27 with dopri5: ≤ 9e-5 over 28–32 summaries (≤ 4.0e-5 with the outer stars at
+    3e-8); it passes with dprkn6 (the default since the last stop of 2026-11-27);
     parking every star inside 100 kpc gives
     0.84–2.2, outer stars at rtol 1e-4 0.30–1.2."""
     from test_summary_accuracy import poisson_units, reference_config
@@ -95,7 +96,7 @@ def test_summaries_of_default_numerics_match_converged_tracers(batch_and_singles
 
 
 def test_default_tracers_match_gala_in_the_inertial_frame(batch_and_singles):
-    """The default tracer numerics (dopri5 on lanes, per-star tolerances, parked stars, in
+    """The default tracer numerics (dprkn6 on lanes, per-star tolerances, parked stars, in
     the MW-centred non-inertial frame) against an independent formulation and integrator:
     gala's C leapfrog at dt = 0.25 Myr in the **inertial** frame, where the MW (NFW, three
     Miyamoto–Nagai, power-law bulge) and the LMC are gala potentials whose centres move on
@@ -103,9 +104,10 @@ def test_default_tracers_match_gala_in_the_inertial_frame(batch_and_singles):
     The stars in the summaries' 30–160 kpc today (92–102 per draw) must agree to a median
     |Δx| < 2e-3 kpc, and 90 % of them to |Δv| < 0.1 km/s.
 
-    Measured 2026-11-27 (outer stars at rtol 3e-8): median |Δx| 8.1e-5–3.0e-4 kpc and 90th
-    percentile |Δv| 1.7e-3–1.3e-2 km/s over the four draws (2.2e-4–7.0e-4 kpc with the
-    earlier 1e-7). gala's error dominates: with the 1e-7 tracers, at dt = 0.125 and 0.0625
+    Measured 2026-11-27 with dprkn6 (the default since the last stop of that day): median
+    |Δx| 1.0e-4–4.9e-4 kpc and 90th percentile |Δv| 1.8e-3–1.3e-2 km/s over the four draws;
+    with dopri5, outer stars at rtol 3e-8: 8.1e-5–3.0e-4 kpc and 1.7e-3–1.3e-2 km/s
+    (2.2e-4–7.0e-4 kpc with the earlier 1e-7). gala's error dominates: with the 1e-7 tracers, at dt = 0.125 and 0.0625
     Myr the median fell to 1.6e-4 and 1.2e-4 kpc in draw 0 (towards a floor set by the
     centres' interpolation, gala's cubic splines against jaxgal's Hermite cubics), its
     90th percentile from 3.6e-3 to 5.4e-4 kpc. Outer stars at rtol 1e-5 instead give

@@ -1,8 +1,8 @@
 """The summary-accuracy criterion of the simulation's default numerics.
 
 Criterion: over prior draws, every one of the 52 summaries (``jaxgal.observables.summaries``
-of the present-day halo) made with the DEFAULT numerics (``SimulationConfig()``: dopri5 on
-shrinking lanes, per-star tolerances, parked stars with a step budget, RK4 LMC orbit at
+of the present-day halo) made with the DEFAULT numerics (``SimulationConfig()``: dprkn6 since
+the last stop of 2026-11-27, dopri5 before, on shrinking lanes, per-star tolerances, parked stars with a step budget, RK4 LMC orbit at
 1 Myr) lies within 0.2 of its Poisson error of a converged reference made with the SAME
 stars (same θ, same key): dopri8 at rtol 1e-10 for every star, no parked stars, the LMC
 orbit by RK4 at 0.25 Myr — the definition of ``benchmarks/simulation.py --draws``
