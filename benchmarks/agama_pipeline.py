@@ -7,7 +7,7 @@ One simulation at ``jaxgal.simulation.FIDUCIAL_THETA`` (Brooks et al.), stage by
 
 - **jaxgal** (``--devices`` host CPU devices): ``simulate`` whole (compile = first − steady
   call, steady = best of ``--repeats``), and its stages each jitted on its own: DF build +
-  sample, two-body orbit, tracers (``SimulationConfig()``'s numerics: dopri5 with per-star
+  sample, two-body orbit, tracers (``SimulationConfig()``'s numerics: dprkn6, dopri5 until 2026-11-27, with per-star
   tolerances — the outer stars at ``tracer_rtol``, tiers inside 30 and 20 kpc, parked stars
   inside 10 kpc; the table prints the method and outer rtol).
 - **AGAMA** (``--threads`` OpenMP threads): the same Milky Way from AGAMA components (NFW,

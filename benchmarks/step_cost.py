@@ -4,10 +4,10 @@
 
 1. **Per step**: the fiducial simulation's tracers (20,000 stars from the DF at −2.2 Gyr, the
    Milky Way plus the LMC's tidal term on jaxgal's two-body orbit) through
-   ``simulation.evolve_tracers``, the tracer stage exactly as ``simulate`` runs it (dopri5
-   on lanes, the per-star tolerances, the parked stars' step budgets, ``lanes`` and
+   ``simulation.evolve_tracers``, the tracer stage exactly as ``simulate`` runs it (its
+   tracer method on lanes, the per-star tolerances, the parked stars' step budgets, ``lanes`` and
    ``lane_shrink`` of ``SimulationConfig()``): CPU seconds of this process (both device
-   threads) over the total steps, best of 3 — ns of CPU per dopri5 step. (Until the fourth
+   threads) over the total steps, best of 3 — ns of CPU per step. (Until the fourth
    stop of issue 11 it ran its own solver, with three lane phases and no budgets: a change
    of the bulge's force measured −5 % there, −1 % in this program and +5 to +25 % in
    ``simulation.py --draws``.)
@@ -83,7 +83,7 @@ def main():
     cpu, (_, n_steps) = _best(run, w0, repeats=3, clock=time.process_time)
     steps = int(np.asarray(n_steps).sum())
     print(f"1. tracers of the fiducial simulation, {ARGS.n} stars, {len(jax.devices())} devices: CPU {cpu:.3f} s, "
-          f"{steps / 1e6:.2f} M steps, {cpu / steps * 1e9:.0f} ns of CPU per dopri5 step")
+          f"{steps / 1e6:.2f} M steps, {cpu / steps * 1e9:.0f} ns of CPU per step of {S.SimulationConfig().tracer_method}")
     if ARGS.only_steps:
         return
 

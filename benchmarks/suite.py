@@ -19,7 +19,7 @@ of ``jaxgal.simulation.simulate_batch`` for D × b prior draws (``vmap_size=b``,
 Then (the D = 1 process) a **projection of the paper's suite (32,000 simulations of
 20,000 stars) on one H100 SXM** from counted work, every assumption printed:
 
-- FLOPs and bytes of one lane step of the tracer solver (``jaxgal.integrators`` dopri5 on
+- FLOPs and bytes of one lane step of the tracer solver (``jaxgal.integrators``, ``SimulationConfig().tracer_method`` on
   the MW + LMC force) from ``compiled.cost_analysis()`` of that step vmapped over the
   lanes (straight-line code: XLA's cost analysis counts a ``while_loop`` body once, so the
   whole program's count would be meaningless), a transcendental (exp, log, sqrt, ...)
