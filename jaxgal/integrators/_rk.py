@@ -101,7 +101,9 @@ def _dprkn8() -> dict:
     OrdinaryDiffEq.jl's ``DPRKN8``): order 8 with an embedded order-6 estimate, nine stages
     of which the last is evaluated at the new position (first-same-as-last: eight force
     evaluations per step). Rational coefficients; ``tests/integrators/test_rkn.py`` checks
-    them against the Nyström quadrature conditions and the orders of convergence."""
+    them against the Nyström quadrature conditions and the orders of convergence (older
+    OrdinaryDiffEq.jl releases carry a₇₃ = −6663147/3320675 and a₈₁ = 138369959/3667458,
+    which break the stage conditions Σⱼ aᵢⱼ = cᵢ²/2; these are the corrected values)."""
     from fractions import Fraction as F
 
     c = (0, F(1, 20), F(1, 10), F(3, 10), F(1, 2), F(7, 10), F(9, 10), 1, 1)
