@@ -1,6 +1,7 @@
 """Where a step of the tracer integrator goes, kernel by kernel, attributed to jaxgal's source.
 
     python benchmarks/kernel_profile.py [--n 4000] [--lanes 624] [--top 25] [--plummer | --orbits]
+                                        [--method dprkn6] [--rtol 3e-6]
 
 The tracer stage of the fiducial simulation (``simulation.evolve_tracers``: the stars of
 ``initial_halo`` at −2.2 Gyr, the Milky Way and the LMC's tidal term on the two-body orbit,
@@ -17,7 +18,9 @@ lane-step, the share of each jaxgal file and the ``--top`` source lines. ``--plu
 replaces the forces by one Plummer sphere (one √ and a power per evaluation), which leaves
 the cost of the solver and the lanes themselves; ``--orbits`` profiles ``orbits.py``'s halo
 orbits (seed 42) in ``tabulate_spherical(milky_way(1e12))`` with dopri5 at rtol 1e-7
-instead (``ab.py orbits --devices 1 --n N dopri5=`` times them unprofiled).
+instead (``ab.py orbits --devices 1 --n N dopri5=`` times them unprofiled); ``--method``
+and ``--rtol`` choose the tableau and tolerance there, or the tracer stage's
+``tracer_method`` and outer ``tracer_rtol`` (the other tiers keep the method's defaults).
 
 Kernels run slower under the profiler than without it, by ~1 µs each (``--orbits --n 4000
 --lanes 256``: 79 µs per iteration of 55 kernels, against ~39 µs unprofiled): the
@@ -48,7 +51,11 @@ def _parse():
     p.add_argument("--top", type=int, default=25, help="source lines to list")
     p.add_argument("--plummer", action="store_true", help="a Plummer sphere instead of the MW and LMC forces")
     p.add_argument("--orbits", action="store_true",
-                   help="orbits.py's halo orbits in tabulate_spherical(milky_way(1e12)), dopri5 rtol 1e-7, instead of the tracer stage")
+                   help="orbits.py's halo orbits in tabulate_spherical(milky_way(1e12)) instead of the tracer stage")
+    p.add_argument("--method", default=None,
+                   help="--orbits: the ErrorControlledRK tableau (dopri5); else the tracer_method (the config's default)")
+    p.add_argument("--rtol", type=float, default=None,
+                   help="--orbits: rtol (1e-7); else the outer stars' tracer_rtol (the method's default)")
     return p.parse_args()
 
 
@@ -118,20 +125,22 @@ def stack_attribution(module_text: str) -> dict[str, str]:
 
 
 def main():
-    base = S.SimulationConfig(lanes=ARGS.lanes)
+    tracer = {} if ARGS.orbits else {k: v for k, v in (("tracer_method", ARGS.method), ("tracer_rtol", ARGS.rtol)) if v is not None}
+    base = S.SimulationConfig(lanes=ARGS.lanes, **tracer)
     f = fiducial_tracers(ARGS.n, base)
     model, models, orbit, w0, rtol, budgets = f.model, f.models, f.orbit, f.w0, f.rtol, f.budgets
     devices = tuple(jax.devices())
 
     if ARGS.orbits:
         w0 = jax.numpy.asarray(halo_orbits(models.mw, ARGS.n, 42))
-        pot, solver = tabulate_spherical(milky_way(1e12)), ErrorControlledRK("dopri5", rtol=1e-7, lanes=ARGS.lanes)
+        solver = ErrorControlledRK(ARGS.method or "dopri5", rtol=1e-7 if ARGS.rtol is None else ARGS.rtol, lanes=ARGS.lanes)
+        pot = tabulate_spherical(milky_way(1e12))
 
         def tracer_stage(w):
             res = integrate_orbits(pot, w, 0.0, 2200.0, solver=solver, devices=devices)
             return res.w, res.n_steps
     elif ARGS.plummer:
-        solver = ErrorControlledRK("dopri5", rtol=rtol, lanes=ARGS.lanes, max_steps=budgets, shrink=base.lane_shrink)
+        solver = ErrorControlledRK(base.tracer_method, rtol=rtol, lanes=ARGS.lanes, max_steps=budgets, shrink=base.lane_shrink)
 
         def tracer_stage(w):
             res = integrate_orbits(Plummer(1e12, 20.0), w, -model.t_infall, 0.0, solver=solver, devices=devices)
