@@ -135,7 +135,9 @@ class SimulationConfig(eqx.Module):
     reach the summaries' 30–160 kpc, `middle_rtol` for those inside `middle_radius` [kpc]
     (30; None: no middle tier), `inner_rtol` for those inside `inner_radius` [kpc] (20:
     they never reach the summaries) and `park_rtol` for the parked stars (below). Left
-    unset, the four take the method's own values (:data:`TRACER_TOLERANCES`): the two
+    unset, the four take the method's own values (:data:`TRACER_TOLERANCES`; resolved when
+    the config is made, so ``dataclasses.replace(config, tracer_method=…)`` keeps the old
+    method's numbers: make a new ``SimulationConfig`` to change the method): the two
     pairs' error estimates differ (dprkn6's is of order 4 in h²·Σ e_x A), so the same
     number means other accuracies, and each method's values are those that
     ``benchmarks/simulation.py --draws 20`` validated: every summary of all four measured
