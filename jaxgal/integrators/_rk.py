@@ -144,6 +144,14 @@ TABLEAUX = {
     "dprkn6": _dprkn6(),
     "dprkn8": _dprkn8(),
 }
+for _name, _tab in TABLEAUX.items():
+    # the Nyström lanes take x₁ from the last stage (first-same-as-last): its row must be
+    # b_x and its c 1 (checked once here, not in every traced step)
+    if _tab.get("kind") == "rkn" and not (
+        _tab["c"][-1] == 1.0 and tuple(_tab["a"][-1]) == tuple(_tab["b_x"][: len(_tab["a"][-1])])
+    ):
+        raise AssertionError(f"{_name}: the last stage's row must be b_x and its c 1")
+del _name, _tab
 
 
 class ErrorControlledRK(AbstractSolver):
@@ -344,13 +352,11 @@ def _lane_rk_step(term, tab, args, rtol, atol, safety, direction, y, k0, t, h, l
     # SSAL: the last stage is evaluated at the solution, so y1 is that stage's state.
     y1 = y + h_eff * _weighted(b_sol, ks)
     y_err = h_eff * _weighted(b_err, ks)
-    d = y.shape[0] // 2
     finite, t1, h_new, log_err, landed, accept = _control(
         tab, rtol, atol, safety, direction, (y[:d], y[d:]), (y1[:d], y1[d:]), (y_err[:d], y_err[d:]), t, h, h_eff,
         clipped, log_err_prev, target,
     )
-    y_out = jnp.where(accept, y1, jnp.where(finite, y, jnp.nan))
-    return y_out, jnp.where(accept, ks[-1], k0), t1, h_new, log_err, landed, accept
+    return _carry(accept, finite, y, y1), jnp.where(accept, ks[-1], k0), t1, h_new, log_err, landed, accept
 
 
 def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, x, v, a0, t, h, log_err_prev, target):
@@ -359,8 +365,6 @@ def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, x, v, a0, t, 
     v₁ = v + h Σ b_vᵢ Aᵢ; error (h² Σ e_xᵢ Aᵢ, h Σ e_vᵢ Aᵢ). The lane state is (x, v, a);
     the last stage sits at x₁ (first-same-as-last)."""
     c, a = tab["c"], tab["a"]
-    if not (c[-1] == 1.0 and tuple(a[-1]) == tuple(tab["b_x"][: len(a[-1])])):
-        raise AssertionError("the Nyström lanes take x₁ from the last stage: its row must be b_x and its c 1")
     h_eff, clipped = _clip_step(h, t, target, direction)
     h2 = h_eff * h_eff
     acc = [a0]
@@ -378,8 +382,14 @@ def _lane_rkn_step(term, tab, args, rtol, atol, safety, direction, x, v, a0, t, 
     finite, t1, h_new, log_err, landed, accept = _control(
         tab, rtol, atol, safety, direction, (x, v), (x1, v1), err, t, h, h_eff, clipped, log_err_prev, target
     )
-    pick = lambda old, new: jnp.where(accept, new, jnp.where(finite, old, jnp.nan))  # noqa: E731
-    return pick(x, x1), pick(v, v1), jnp.where(accept, acc[-1], a0), t1, h_new, log_err, landed, accept
+    return (_carry(accept, finite, x, x1), _carry(accept, finite, v, v1), jnp.where(accept, acc[-1], a0), t1, h_new,
+            log_err, landed, accept)
+
+
+def _carry(accept, finite, old, new):
+    """The state a lane carries after a step: ``new`` where the step was accepted, else
+    ``old`` where the next step is finite, else NaN (the scheduler then retires the orbit)."""
+    return jnp.where(accept, new, jnp.where(finite, old, jnp.nan))
 
 
 def _materialised(a):

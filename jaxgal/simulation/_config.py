@@ -37,9 +37,7 @@ def _dtype_name(dtype) -> str | None:
 #: far enough below the step control's tolerance.
 BULGE_FLOAT32_MIN_RTOL = 1e-8
 
-#: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``).
-TRACER_TABLEAUX = ("dprkn6", "dopri5", "tsit5", "dopri8")
-#: Each tracer method's default (tracer_rtol, middle_rtol, inner_rtol, park_rtol): the
+#: Each error-controlled tracer method's default (tracer_rtol, middle_rtol, inner_rtol, park_rtol): the
 #: tolerances with which ``benchmarks/simulation.py --draws 20`` found every summary of four
 #: sets of 20 prior draws within 0.2 Poisson errors of converged references
 #: (``SimulationConfig``). Fixed-step methods ignore them and record dprkn6's.
@@ -50,6 +48,9 @@ TRACER_TOLERANCES = {
     "dopri8": (3e-8, 1e-5, 1e-4, 1e-3),
 }
 _TOLERANCE_FIELDS = ("tracer_rtol", "middle_rtol", "inner_rtol", "park_rtol")
+#: Tableaux of the error-controlled tracer solver (``SimulationConfig.tracer_method``): the
+#: methods with validated tolerances.
+TRACER_TABLEAUX = tuple(TRACER_TOLERANCES)
 #: Solvers of the MW–LMC orbit (``SimulationConfig.orbit_method``).
 ORBIT_METHODS = ("rk4", "leapfrog", "dopri8")
 
